@@ -1,0 +1,89 @@
+package registry
+
+import (
+	"fmt"
+	"slices"
+)
+
+// Spec is what docker-werf knows about a registry type: how to recognise it,
+// how cleanup deletes tags there, and which credentials that needs.
+type Spec struct {
+	Kind        Kind
+	Name        string       // product name for people
+	Hosts       []string     // detection patterns, for people
+	Deletion    Deletion     // how cleanup removes a tag
+	Credentials []Credential // what the deletion method needs
+	Notes       string       // caveats users hit
+}
+
+// Deletion describes the method cleanup uses to remove a tag.
+type Deletion struct {
+	Method string // machine id, e.g. "oci-tag-delete"
+	// UntagSafe is true when removing one tag leaves other tags on the same
+	// manifest alone. When false, cleanup may only delete a manifest once
+	// every tag on it is to go.
+	UntagSafe   bool
+	Description string
+}
+
+// Credential is one credential a deletion method uses. Flag and Env are
+// werf-compatible names (Env is a single variable name or empty); Secret
+// marks values that must never be printed.
+type Credential struct {
+	Name        string
+	Flag        string
+	Env         string
+	Description string
+	Secret      bool
+}
+
+// Deletion method ids.
+const (
+	MethodOCITagDelete          = "oci-tag-delete"
+	MethodOverwriteThenDelete   = "overwrite-then-delete"
+	MethodHubTagAPI             = "hub-tag-api"
+	MethodGitHubPackageVersions = "github-package-versions"
+	MethodGitLabTagAPI          = "gitlab-tag-api"
+	MethodQuayTagAPI            = "quay-tag-api"
+	MethodHarborArtifactTagAPI  = "harbor-artifact-tag-api"
+	MethodECRBatchDeleteByTag   = "ecr-batch-delete-by-tag"
+	MethodACRTagAPI             = "acr-tag-api"
+	MethodSelectelAPI           = "selectel-api"
+)
+
+// SpecFor returns the spec of k. The result is a copy the caller may modify.
+// An unknown kind gets a spec naming it as unknown and nothing else.
+func SpecFor(k Kind) Spec {
+	s, ok := specs()[k]
+	if !ok {
+		return Spec{Kind: k, Name: fmt.Sprintf("unknown container registry %s", quote(string(k)))}
+	}
+	s.Kind = k
+	s.Hosts = slices.Clone(s.Hosts)
+	s.Credentials = slices.Clone(s.Credentials)
+	return s
+}
+
+// flagCredential builds a credential with werf's naming: --repo-<name> and
+// WERF_REPO_<NAME>.
+func flagCredential(name, flag, env, description string, secret bool) Credential {
+	return Credential{Name: name, Flag: "--repo-" + flag, Env: "WERF_REPO_" + env, Description: description, Secret: secret}
+}
+
+// dockerConfig is the registry login every kind can fall back to for the
+// registry API.
+var dockerConfig = Credential{
+	Name: "docker config",
+	Flag: "--registry-username/--registry-password",
+	Description: "the registry login from the docker config (docker login, a credential helper such as " +
+		"docker-credential-werf, or DOCKER_AUTH_CONFIG), or the given username and password; needs push and delete rights",
+	Secret: true,
+}
+
+var overwriteThenDelete = Deletion{
+	Method:    MethodOverwriteThenDelete,
+	UntagSafe: true,
+	Description: "Tries the OCI tag DELETE (/v2/<name>/manifests/<tag>) and, where the registry refuses it, untags by " +
+		"pushing a unique throw-away manifest over the tag and deleting that manifest by digest, so other tags on " +
+		"the image survive.",
+}
