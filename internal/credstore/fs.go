@@ -1,0 +1,250 @@
+package credstore
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// UnsafeError reports a store directory or file that is refused because
+// another user could read or replace it.
+type UnsafeError struct {
+	Path    string
+	Problem string
+	Fix     string
+}
+
+func (e *UnsafeError) Error() string {
+	return fmt.Sprintf("refusing to use %s: %s; %s", e.Path, e.Problem, e.Fix)
+}
+
+var errScopeGone = errors.New("scope directory removed while waiting for its lock")
+
+// checkExisting checks a directory that may not exist: (false, nil) when it
+// is missing, (true, nil) when it is safe.
+func (s *Store) checkExisting(path, what string) (bool, error) {
+	fi, err := os.Lstat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("%s %s: %w", what, path, err)
+	}
+	return true, s.checkDir(path, what, fi)
+}
+
+// ensureDir creates a directory (with parents when parents is true) with
+// mode 0700 if it is missing, then checks it.
+func (s *Store) ensureDir(path string, parents bool, what string) error {
+	ok, err := s.checkExisting(path, what)
+	if ok || err != nil {
+		return err
+	}
+	if parents {
+		err = os.MkdirAll(path, 0o700)
+	} else {
+		err = os.Mkdir(path, 0o700)
+	}
+	if err != nil && !errors.Is(err, os.ErrExist) {
+		return fmt.Errorf("creating %s %s: %w", what, path, err)
+	}
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", what, path, err)
+	}
+	return s.checkDir(path, what, fi)
+}
+
+func (s *Store) checkDir(path, what string, fi os.FileInfo) error {
+	fix := "remove it, or set " + EnvDir + " to a directory of your own with mode 0700"
+	switch {
+	case fi.Mode()&os.ModeSymlink != 0:
+		return &UnsafeError{path, what + " is a symbolic link", fix}
+	case !fi.IsDir():
+		return &UnsafeError{path, what + " is not a directory", fix}
+	}
+	if uid, ok := ownerOf(fi); ok && uid != s.uid {
+		return &UnsafeError{path, fmt.Sprintf("%s belongs to uid %d, not to the current user (uid %d)", what, uid, s.uid), fix}
+	}
+	if perm := fi.Mode().Perm(); unixPerms && perm&0o077 != 0 {
+		return &UnsafeError{path, fmt.Sprintf("%s has mode %04o, open to group or others", what, perm),
+			fmt.Sprintf("run \"chmod 700 %s\"", path)}
+	}
+	return nil
+}
+
+func (s *Store) checkFile(path string, fi os.FileInfo) error {
+	fix := "remove it (and `docker login` again)"
+	if !fi.Mode().IsRegular() {
+		return &UnsafeError{path, "not a regular file", fix}
+	}
+	if uid, ok := ownerOf(fi); ok && uid != s.uid {
+		return &UnsafeError{path, fmt.Sprintf("file belongs to uid %d, not to the current user (uid %d)", uid, s.uid), fix}
+	}
+	if perm := fi.Mode().Perm(); unixPerms && perm&0o077 != 0 {
+		return &UnsafeError{path, fmt.Sprintf("file has mode %04o, open to group or others", perm),
+			fmt.Sprintf("run \"chmod 600 %s\"", path)}
+	}
+	return nil
+}
+
+// openNoFollow opens a file without following a final symlink.
+func openNoFollow(path string, flag int, perm os.FileMode) (*os.File, error) {
+	f, err := os.OpenFile(path, flag|oNoFollow, perm)
+	if err != nil && isLoop(err) {
+		return nil, &UnsafeError{path, "the file is a symbolic link", "remove it (and `docker login` again)"}
+	}
+	return f, err
+}
+
+// readFile reads a checked file; (nil, nil) when it does not exist.
+func (s *Store) readFile(path string) ([]byte, os.FileInfo, error) {
+	f, err := openNoFollow(path, os.O_RDONLY, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if err := s.checkFile(path, fi); err != nil {
+		return nil, nil, err
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	if len(data) > maxFileSize {
+		return nil, nil, fmt.Errorf("%s is larger than %d bytes; remove it", path, maxFileSize)
+	}
+	return data, fi, nil
+}
+
+func (s *Store) readCredentials(path string) (map[string]Entry, error) {
+	data, _, err := s.readFile(path)
+	if data == nil || err != nil {
+		return nil, err
+	}
+	var m map[string]Entry
+	if err := json.Unmarshal(data, &m); err != nil {
+		// The decoder's message may quote a character of the file, which
+		// holds secrets: report the position only.
+		where := ""
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			where = fmt.Sprintf(" at byte %d", se.Offset)
+		}
+		return nil, fmt.Errorf("credential file %s is corrupt (invalid JSON%s); remove it and `docker login` again", path, where)
+	}
+	return m, nil
+}
+
+func marshal(v any) ([]byte, error) {
+	data, err := json.MarshalIndent(v, "", "\t")
+	if err != nil {
+		return nil, err
+	}
+	return append(data, '\n'), nil
+}
+
+// writeAtomic replaces dir/name with data: a 0600 temp file in dir, fsync,
+// rename, fsync of dir.
+func writeAtomic(dir, name string, data []byte) error {
+	tmp, err := os.CreateTemp(dir, "."+name+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", filepath.Join(dir, name), err)
+	}
+	tmpName := tmp.Name()
+	ok := false
+	defer func() {
+		if !ok {
+			_ = tmp.Close()
+			_ = os.Remove(tmpName)
+		}
+	}()
+	if err := tmp.Chmod(0o600); err != nil {
+		return fmt.Errorf("writing %s: %w", tmpName, err)
+	}
+	if _, err := tmp.Write(data); err != nil {
+		return fmt.Errorf("writing %s: %w", tmpName, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("writing %s: %w", tmpName, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("writing %s: %w", tmpName, err)
+	}
+	dst := filepath.Join(dir, name)
+	if err := os.Rename(tmpName, dst); err != nil {
+		return fmt.Errorf("replacing %s: %w", dst, err)
+	}
+	ok = true
+	return syncDir(dir)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return nil
+	}
+	defer d.Close()
+	_ = d.Sync()
+	return nil
+}
+
+// scopeLock is a held flock on a scope's lock file.
+type scopeLock struct{ f *os.File }
+
+func (l scopeLock) unlock() {
+	_ = flock(l.f, lockUn)
+	_ = l.f.Close()
+}
+
+// lock takes the exclusive lock of the scope in dir, waiting when wait is
+// true (else returning errBusy). It fails with errScopeGone when the lock
+// file it locked is no longer the one at the path (gc removed the scope).
+func (s *Store) lock(dir string, wait bool) (scopeLock, error) {
+	path := filepath.Join(dir, lockFile)
+	f, err := openNoFollow(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if errors.Is(err, os.ErrNotExist) {
+		return scopeLock{}, errScopeGone // the directory went away (gc)
+	}
+	if err != nil {
+		return scopeLock{}, fmt.Errorf("opening lock %s: %w", path, err)
+	}
+	fi, err := f.Stat()
+	if err == nil {
+		err = s.checkFile(path, fi)
+	}
+	if err != nil {
+		_ = f.Close()
+		return scopeLock{}, err
+	}
+	how := lockEx
+	if !wait {
+		how |= lockNB
+	}
+	if err = flock(f, how); err != nil {
+		_ = f.Close()
+		if isWouldBlock(err) {
+			return scopeLock{}, errBusy
+		}
+		return scopeLock{}, fmt.Errorf("locking %s: %w", path, err)
+	}
+	now, err := os.Lstat(path)
+	if err != nil || !os.SameFile(fi, now) {
+		l := scopeLock{f}
+		l.unlock()
+		return scopeLock{}, errScopeGone
+	}
+	return scopeLock{f}, nil
+}
+
+var errBusy = errors.New("scope is locked by another process")
