@@ -1,0 +1,55 @@
+# docker-werf: build, test and install both binaries.
+PKG      := github.com/docker-werf/docker-werf
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.0.0-dev)
+COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+LDFLAGS  := -s -w -X $(PKG)/internal/version.Version=$(VERSION) -X $(PKG)/internal/version.Commit=$(COMMIT)
+GOBUILD  := CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)"
+BIN      := $(CURDIR)/bin
+
+# Test tools (registries, crane, regctl, a docker CLI when none is on PATH)
+# are installed by e2e/testdeps.sh into this cache and found through PATH.
+TEST_CACHE ?= $(or $(DOCKER_WERF_TEST_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/docker-werf-test)
+export DOCKER_WERF_TEST_CACHE := $(TEST_CACHE)
+export PATH := $(TEST_CACHE)/bin:$(PATH)
+export GOFLAGS ?= -buildvcs=false
+
+.PHONY: all build test unit e2e testdeps bench lint install demo clean
+
+all: build
+
+build:
+	$(GOBUILD) -o $(BIN)/docker-werf ./cli-plugin
+	$(GOBUILD) -o $(BIN)/docker-credential-werf ./credhelper
+
+## test: every test, unit and end-to-end, installing what they need first.
+test: build testdeps
+	DOCKER_WERF_BIN_DIR=$(BIN) go test -count=1 ./...
+
+unit:
+	go test -count=1 ./cli-plugin/... ./credhelper/... ./internal/...
+
+e2e: build testdeps
+	DOCKER_WERF_BIN_DIR=$(BIN) go test -count=1 ./e2e/...
+
+testdeps:
+	sh e2e/testdeps.sh
+
+## bench: Go benchmarks, including whole-process latency of both binaries.
+bench: build testdeps
+	DOCKER_WERF_BIN_DIR=$(BIN) go test -run '^$$' -bench . -benchtime 200x ./e2e/ ./internal/...
+
+lint:
+	@test -z "$$(gofmt -l cli-plugin credhelper internal e2e)" || { gofmt -l cli-plugin credhelper internal e2e; echo "gofmt: files above need formatting"; exit 1; }
+	go vet ./...
+	@if GOBIN=$(TEST_CACHE)/bin go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.6.2 2>/dev/null; then \
+		golangci-lint run ./...; \
+	else echo "golangci-lint could not be installed here; gofmt and go vet passed"; fi
+
+install:
+	sh install.sh
+
+demo: build testdeps
+	DOCKER_WERF_BIN_DIR=$(BIN) go run ./e2e/demo
+
+clean:
+	rm -rf $(BIN)

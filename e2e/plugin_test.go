@@ -1,0 +1,165 @@
+package e2e
+
+import (
+	"encoding/json"
+	"testing"
+
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
+	"gotest.tools/v3/icmd"
+
+	"github.com/docker-werf/docker-werf/e2e/harness"
+)
+
+// noDaemon points the docker CLI at a socket that does not exist, to prove a
+// command never needs the engine.
+const noDaemon = "unix:///nonexistent/docker.sock"
+
+func TestPluginMetadata(t *testing.T) {
+	h := harness.New(t)
+	env := harness.NewEnv(t)
+	res := h.Run(env, env.Bins.Plugin, "docker-cli-plugin-metadata")
+	res.Assert(t, icmd.Success)
+	var meta map[string]string
+	assert.NilError(t, json.Unmarshal([]byte(res.Stdout()), &meta), "metadata must be JSON only: %q", res.Stdout())
+	assert.Check(t, is.Equal(meta["SchemaVersion"], "0.1.0"))
+	assert.Check(t, is.Equal(meta["Vendor"], "docker-werf"))
+	assert.Check(t, meta["Version"] != "")
+	assert.Check(t, meta["ShortDescription"] != "")
+	assert.Check(t, is.Equal(res.Stderr(), ""))
+}
+
+func TestPluginThroughDocker(t *testing.T) {
+	h := harness.New(t)
+	env := harness.NewEnv(t).Set("DOCKER_HOST", noDaemon)
+
+	help := h.Docker(env, "--help")
+	help.Assert(t, icmd.Success)
+	assert.Check(t, is.Regexp(`(?m)^\s+werf\*\s+werf's CI environment`, help.Stdout()))
+
+	h.Plugin(env, "version").Assert(t, icmd.Expected{Out: "docker-werf "})
+
+	var v map[string]string
+	res := h.Plugin(env, "version", "--format", "json")
+	res.Assert(t, icmd.Success)
+	assert.NilError(t, json.Unmarshal([]byte(res.Stdout()), &v))
+	assert.Check(t, v["version"] != "" && v["goVersion"] != "")
+}
+
+func TestPluginBadInput(t *testing.T) {
+	h := harness.New(t)
+	env := harness.NewEnv(t).Set("DOCKER_HOST", noDaemon)
+	tests := []struct {
+		name    string
+		args    []string
+		env     []string
+		wantErr string
+	}{
+		{name: "unknown subcommand", args: []string{"nope"}, wantErr: `unknown command "nope" for "docker werf"`},
+		{name: "unknown registry subcommand", args: []string{"registry", "nope"}, wantErr: `unknown command "nope"`},
+		{name: "unknown flag", args: []string{"version", "--bogus"}, wantErr: "unknown flag: --bogus"},
+		{name: "bad format", args: []string{"version", "--format", "yaml"}, wantErr: `invalid --format "yaml": expected "json" or empty`},
+		{name: "bad format from env", args: []string{"version"}, env: []string{"WERF_OUTPUT_FORMAT", "xml"},
+			wantErr: `invalid --format "xml"`},
+		{name: "no repository", args: []string{"registry", "info"}, wantErr: "needs a repository: give REPO or set WERF_REPO"},
+		{name: "upper-case repository", args: []string{"registry", "info", "--check=false", "Example.com/App"},
+			wantErr: `invalid repository "Example.com/App"`},
+		{name: "tag instead of repository", args: []string{"registry", "info", "--check=false", "example.com/app:v1"},
+			wantErr: `"example.com/app:v1"`},
+		{name: "unknown registry kind", args: []string{"registry", "info", "--check=false", "--repo-container-registry", "artifactory", "example.com/app"},
+			wantErr: `unknown container registry "artifactory": expected one of auto, default, dockerhub`},
+		{name: "unknown registry kind from env", args: []string{"registry", "info", "--check=false", "example.com/app"},
+			env: []string{"WERF_REPO_CONTAINER_REGISTRY", "nope"}, wantErr: `--repo-container-registry: unknown container registry "nope"`},
+		{name: "bad duration", args: []string{"registry", "info", "--timeout", "soon", "example.com/app"},
+			wantErr: `invalid argument "soon" for "--timeout"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res := h.Plugin(env.With(tc.env...), tc.args...)
+			res.Assert(t, icmd.Expected{ExitCode: 1, Err: tc.wantErr})
+			assert.Check(t, is.Equal(res.Stdout(), ""))
+		})
+	}
+}
+
+// TestRegistryInfoKinds checks the plugin end to end for one address of each
+// registry kind; internal/registry's table tests cover every pattern.
+func TestRegistryInfoKinds(t *testing.T) {
+	h := harness.New(t)
+	env := harness.NewEnv(t).Set("DOCKER_HOST", noDaemon).Set("CI_REGISTRY", "gitlab.example.com:5050")
+	tests := []struct {
+		repo, kind, method string
+		untagSafe          bool
+	}{
+		{"127.0.0.1:5000/app", "default", "overwrite-then-delete", true},
+		{"alpine", "dockerhub", "hub-tag-api", true},
+		{"123456789012.dkr.ecr.eu-west-1.amazonaws.com/app", "ecr", "ecr-batch-delete-by-tag", true},
+		{"myreg.azurecr.io/app", "acr", "acr-tag-api", true},
+		{"europe-docker.pkg.dev/proj/repo/app", "gcr", "oci-tag-delete", true},
+		{"ghcr.io/acme/app", "github", "github-package-versions", false},
+		{"gitlab.example.com:5050/group/app", "gitlab", "gitlab-tag-api", true},
+		{"harbor.example.com/proj/app", "harbor", "harbor-artifact-tag-api", true},
+		{"quay.io/acme/app", "quay", "quay-tag-api", true},
+		{"acme.jfrog.io/docker/app", "jfrog", "overwrite-then-delete", true},
+		{"nexus.example.com/app", "nexus", "overwrite-then-delete", true},
+		{"cr.yandex/crp123/app", "yandex", "overwrite-then-delete", true},
+		{"cr.selcloud.ru/acme/app", "selectel", "selectel-api", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.kind, func(t *testing.T) {
+			res := h.Plugin(env, "registry", "info", "--check=false", "--format", "json", tc.repo)
+			res.Assert(t, icmd.Success)
+			var info struct {
+				Kind     string `json:"kind"`
+				Deletion struct {
+					Method    string `json:"method"`
+					UntagSafe bool   `json:"untagSafe"`
+				} `json:"deletion"`
+				Credentials []json.RawMessage      `json:"credentials"`
+				Access      struct{ Checked bool } `json:"access"`
+			}
+			assert.NilError(t, json.Unmarshal([]byte(res.Stdout()), &info))
+			assert.Check(t, is.Equal(info.Kind, tc.kind))
+			assert.Check(t, is.Equal(info.Deletion.Method, tc.method))
+			assert.Check(t, is.Equal(info.Deletion.UntagSafe, tc.untagSafe))
+			assert.Check(t, len(info.Credentials) > 0, "no credentials listed for %s", tc.kind)
+			assert.Check(t, !info.Access.Checked)
+		})
+	}
+}
+
+// TestRegistryInfoAccessRefused checks that the access check fails the
+// command, and says why, when the registry refuses: no credentials at all, and
+// wrong ones handed over by docker-credential-werf.
+func TestRegistryInfoAccessRefused(t *testing.T) {
+	h := harness.New(t)
+	pass := h.RandomSecret("pw-")
+	h.Credential("alice", pass)
+	reg := harness.StartRegistry(t, harness.Registry28, map[string]string{"alice": pass})
+
+	anonymous := harness.NewEnv(t)
+	res := h.Plugin(anonymous, "registry", "info", reg.Repo("app"))
+	res.Assert(t, icmd.Expected{ExitCode: 1, Err: "access check failed: no credentials for " + reg.Addr})
+
+	wrong := h.RandomSecret("wrong-")
+	env := harness.NewEnv(t)
+	env.UseHelperFor(t, reg.Addr)
+	key := "WERF_REGISTRY_AUTH_127_0_0_1_" + reg.Addr[len("127.0.0.1:"):]
+	env.Set(key+"_USERNAME", "alice").Set(key+"_PASSWORD", wrong)
+	res = h.Plugin(env, "registry", "info", "--format", "json", reg.Repo("app"))
+	res.Assert(t, icmd.Expected{ExitCode: 1, Err: "refused the credentials for app (HTTP 401)"})
+	var info struct{ Access access }
+	assert.NilError(t, json.Unmarshal([]byte(res.Stdout()), &info))
+	assert.Check(t, is.Equal(info.Access.Username, "alice"))
+	assert.Check(t, !info.Access.Authenticated)
+	assert.Check(t, is.Contains(info.Access.Source, "WERF_REGISTRY_AUTH_"))
+
+	env.Set(key+"_PASSWORD", pass)
+	h.Plugin(env, "registry", "info", reg.Repo("app")).Assert(t, icmd.Expected{Out: "authenticated as alice"})
+}
+
+type access struct {
+	Authenticated bool
+	Username      string
+	Source        string
+}

@@ -1,0 +1,109 @@
+#!/bin/sh
+# Installs the external tools the e2e tests need, when they are missing, and
+# checks that the ones found are usable. Safe to run repeatedly: when
+# everything is present it prints nothing and exits 0.
+#
+#   Debian packages: docker-registry (distribution 2.8), skopeo
+#   $CACHE/bin:      registry (distribution v3), crane, regctl, and a docker
+#                    CLI when none is on PATH
+#
+# CACHE is ${DOCKER_WERF_TEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/docker-werf-test}.
+# The Makefile puts $CACHE/bin on PATH; the e2e harness also looks there.
+set -eu
+
+REGISTRY_V3_VERSION=v3.1.2
+CRANE_VERSION=v0.22.1
+REGCTL_VERSION=v0.11.7
+
+CACHE=${DOCKER_WERF_TEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/docker-werf-test}
+BIN=$CACHE/bin
+
+say() { printf 'testdeps: %s\n' "$*" >&2; }
+die() { printf 'testdeps: error: %s\n' "$*" >&2; exit 1; }
+
+mkdir -p "$BIN" || die "cannot create $BIN"
+
+# as_root CMD...: run CMD as root (directly, or through sudo).
+as_root() {
+	if [ "$(id -u)" -eq 0 ]; then
+		"$@"
+	elif command -v sudo >/dev/null 2>&1; then
+		sudo "$@"
+	else
+		die "need root or sudo to run '$*' (to install:$WANTED); install them by hand"
+	fi
+}
+
+APT_UPDATED=
+WANTED=
+apt_update_once() {
+	[ -n "$APT_UPDATED" ] && return 0
+	command -v apt-get >/dev/null 2>&1 ||
+		die "apt-get not found (needed for:$WANTED); install them by hand"
+	as_root apt-get update -qq >/dev/null || die "apt-get update failed"
+	APT_UPDATED=1
+}
+
+# --- Debian packages -------------------------------------------------------
+missing_pkgs=
+command -v docker-registry >/dev/null 2>&1 || missing_pkgs="$missing_pkgs docker-registry"
+command -v skopeo >/dev/null 2>&1 || missing_pkgs="$missing_pkgs skopeo"
+if [ -n "$missing_pkgs" ]; then
+	WANTED=" Debian packages$missing_pkgs"
+	apt_update_once
+	# shellcheck disable=SC2086 # word splitting of the package list is intended
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing_pkgs >/dev/null ||
+		die "apt-get install failed for:$missing_pkgs"
+	say "installed Debian packages:$missing_pkgs"
+fi
+
+# --- Go-installed tools, pinned, cached in $BIN ----------------------------
+# go_tool NAME MODULE@VERSION VERSION-CHECK-STRING CMD-ARGS...
+go_tool() {
+	name=$1 pkg=$2 want=$3
+	shift 3
+	if [ -x "$BIN/$name" ]; then
+		if "$BIN/$name" "$@" 2>&1 | grep -qF -- "$want"; then
+			return 0
+		fi
+		say "$BIN/$name is not $want; reinstalling"
+		rm -f "$BIN/$name"
+	fi
+	command -v go >/dev/null 2>&1 || die "go not found: needed to install $pkg"
+	GOBIN=$BIN GOFLAGS=-buildvcs=false go install "$pkg" || die "go install $pkg failed"
+	say "installed $name $want into $BIN"
+}
+
+go_tool registry "github.com/distribution/distribution/v3/cmd/registry@$REGISTRY_V3_VERSION" "$REGISTRY_V3_VERSION" --version
+go_tool crane "github.com/google/go-containerregistry/cmd/crane@$CRANE_VERSION" "$CRANE_VERSION" version
+go_tool regctl "github.com/regclient/regclient/cmd/regctl@$REGCTL_VERSION" "$REGCTL_VERSION" version --format '{{.VCSTag}}'
+
+# --- docker CLI (client only) when none is on PATH --------------------------
+if ! command -v docker >/dev/null 2>&1 && [ ! -x "$BIN/docker" ]; then
+	WANTED=" a docker CLI (Debian docker.io, client only)"
+	apt_update_once
+	tmp=$(mktemp -d)
+	trap 'rm -rf "$tmp"' EXIT
+	(cd "$tmp" && apt-get download -qq docker.io >"$tmp/log" 2>&1) ||
+		die "apt-get download docker.io failed: $(cat "$tmp/log")"
+	dpkg-deb -x "$tmp"/docker.io_*.deb "$tmp/x" || die "dpkg-deb -x failed"
+	cp "$tmp/x/usr/bin/docker" "$BIN/docker.tmp" && mv "$BIN/docker.tmp" "$BIN/docker"
+	rm -rf "$tmp"
+	trap - EXIT
+	say "installed docker CLI (Debian docker.io, client only) into $BIN"
+fi
+
+# --- usability checks -------------------------------------------------------
+check() {
+	name=$1
+	shift
+	out=$("$@" 2>&1) || die "$name is not usable: '$*' failed: $out"
+}
+PATH=$BIN:$PATH
+check docker-registry docker-registry --version
+check skopeo skopeo --version
+check docker docker --version
+check registry "$BIN/registry" --version
+check crane "$BIN/crane" version
+check regctl "$BIN/regctl" version
+exit 0
