@@ -109,9 +109,15 @@ func runRegistryInfo(ctx context.Context, dockerCLI command.Cli, repoAddr string
 	if opts.format == formatJSON {
 		enc := json.NewEncoder(dockerCLI.Out())
 		enc.SetIndent("", "  ")
-		return enc.Encode(info)
+		err = enc.Encode(info)
+	} else {
+		err = printRegistryInfo(dockerCLI.Out(), info)
 	}
-	return printRegistryInfo(dockerCLI.Out(), info)
+	if err == nil && info.Access.Error != "" {
+		// Scripts use the check as a login test, so a refusal must fail.
+		err = fmt.Errorf("access check failed: %s", info.Access.Error)
+	}
+	return err
 }
 
 func checkAccess(ctx context.Context, dockerCLI command.Cli, repo registry.Repository) access {
