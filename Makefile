@@ -49,7 +49,7 @@ install:
 	sh install.sh
 
 demo: build testdeps
-	DOCKER_WERF_BIN_DIR=$(BIN) go run ./e2e/demo
+	DOCKER_WERF_BIN_DIR=$(BIN) go test -count=1 -run "^TestDemo$$" -v ./e2e/
 
 clean:
 	rm -rf $(BIN)
