@@ -213,3 +213,13 @@ func sameHost(host, addr string) bool {
 	}
 	return strings.TrimSuffix(host, ":443") == strings.TrimSuffix(other, ":443")
 }
+
+// RemoveScope deletes everything stored for this job (its scope), as a CI
+// job's last step does. Other jobs' scopes are untouched.
+func (r *Resolver) RemoveScope() error {
+	sc, err := r.jobScope()
+	if err != nil {
+		return err
+	}
+	return sc.Remove()
+}

@@ -290,3 +290,28 @@ type scopeMeta struct {
 func ConfigDirOfScope(key string) (string, bool) {
 	return strings.CutPrefix(key, "config:")
 }
+
+// Remove deletes the scope and everything stored in it, under its lock so a
+// concurrent store cannot leave a torn directory behind. A missing scope is
+// not an error.
+func (sc *Scope) Remove() error {
+	s := sc.store
+	if ok, err := s.checkExisting(s.root, "credential store directory"); !ok || err != nil {
+		return err
+	}
+	if ok, err := s.checkExisting(sc.dir, "credential scope directory"); !ok || err != nil {
+		return err
+	}
+	l, err := s.lock(sc.dir, true)
+	if errors.Is(err, errScopeGone) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer l.unlock()
+	if err := os.RemoveAll(sc.dir); err != nil {
+		return fmt.Errorf("removing %s: %w", sc.dir, err)
+	}
+	return nil
+}

@@ -367,3 +367,20 @@ func TestGetTouchesScopeAtMostOnceAMinute(t *testing.T) {
 	assert.NilError(t, err)
 	assert.Assert(t, fi.ModTime().Equal(recent), "get leaves a recent mtime alone")
 }
+
+func TestScopeRemove(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "store")
+	s := New(root)
+	a, b := s.Scope("ci:gitlab:1", "gitlab"), s.Scope("ci:gitlab:2", "gitlab")
+	assert.NilError(t, a.Remove(), "removing a scope that was never created")
+	for _, sc := range []*Scope{a, b} {
+		assert.NilError(t, sc.Put("registry.example.com", Entry{ServerURL: "registry.example.com", Username: "u", Secret: "s3cret-value"}))
+	}
+	assert.NilError(t, a.Remove())
+	_, err := os.Stat(a.Dir())
+	assert.Check(t, os.IsNotExist(err), "scope directory still there: %v", err)
+	_, ok, err := b.Get("registry.example.com")
+	assert.NilError(t, err)
+	assert.Check(t, ok, "removing one scope touched another")
+	assert.NilError(t, a.Remove(), "second removal")
+}
