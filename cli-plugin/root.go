@@ -38,6 +38,7 @@ func newRootCommand(dockerCLI command.Cli) *cobra.Command {
 	cmd.AddCommand(
 		newVersionCommand(dockerCLI),
 		newRegistryCommand(dockerCLI),
+		newCIEnvCommand(dockerCLI),
 	)
 	return cmd
 }

@@ -68,3 +68,25 @@ func lookup(env registry.Env) func(string) string {
 	}
 	return env
 }
+
+// Recognised says, for each system in detection order, which variables
+// Detect looks at, e.g. "gitlab (GITLAB_CI=true)": the text of the error a
+// user sees when nothing is detected.
+func Recognised() []string {
+	out := make([]string, len(table))
+	for i, r := range table {
+		groups := make([]string, len(r.When))
+		for j, g := range r.When {
+			conds := make([]string, len(g))
+			for k, c := range g {
+				conds[k] = c.Var + " set"
+				if c.Value != "" {
+					conds[k] = c.Var + "=" + c.Value
+				}
+			}
+			groups[j] = strings.Join(conds, " and ")
+		}
+		out[i] = r.Name + " (" + strings.Join(groups, ", or ") + ")"
+	}
+	return out
+}

@@ -211,3 +211,12 @@ func TestNames(t *testing.T) {
 	assert.Assert(t, idx["woodpecker"] < idx["drone"])
 	assert.Equal(t, len(names), 13)
 }
+
+func TestRecognised(t *testing.T) {
+	got := Recognised()
+	assert.Equal(t, len(got), len(Names()))
+	assert.Equal(t, got[0], "gitlab (GITLAB_CI=true)")
+	for i, name := range Names() {
+		assert.Check(t, len(got[i]) > len(name)+2 && got[i][:len(name)+2] == name+" (", got[i])
+	}
+}

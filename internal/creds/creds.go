@@ -75,6 +75,9 @@ type Options struct {
 	// StoreDir overrides the credential store root (tests); empty means
 	// credstore.Root(Env).
 	StoreDir string
+	// EnvironmentOnly answers from the CI job and the explicit variables
+	// alone, never from the store: what a new job config can rely on.
+	EnvironmentOnly bool
 }
 
 // Variables read by the resolver besides the CI systems' own.

@@ -428,3 +428,16 @@ func BenchmarkResolverGet(b *testing.B) {
 		_, _, _ = r.Get("registry.gitlab.example.com:5050")
 	}
 }
+
+func TestEnvironmentOnlySkipsTheStore(t *testing.T) {
+	e := env{"GITLAB_CI": "true", "CI_JOB_ID": "7"}
+	store := filepath.Join(t.TempDir(), "store")
+	r, err := New(Options{Env: e.get, StoreDir: store})
+	assert.NilError(t, err)
+	assert.NilError(t, r.Add(&credentials.Credentials{ServerURL: "registry.example.com", Username: "u", Secret: "stored-secret"}))
+
+	only, err := New(Options{Env: e.get, StoreDir: store, EnvironmentOnly: true})
+	assert.NilError(t, err)
+	_, _, err = only.Get("registry.example.com")
+	assert.Check(t, credentials.IsErrCredentialsNotFound(err), "%v", err)
+}

@@ -47,7 +47,7 @@ func (r *Resolver) resolve(serverURL string) (answer, error) {
 		// registry this helper serves.
 		return answer{}, credentials.NewErrCredentialsNotFound()
 	}
-	if sc, err := r.jobScope(); err == nil {
+	if sc, err := r.jobScope(); err == nil && !r.opts.EnvironmentOnly {
 		e, found, err := sc.Get(host)
 		if err != nil {
 			return answer{}, err

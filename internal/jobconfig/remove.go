@@ -13,7 +13,7 @@ import (
 // marker, a symlink, another user's directory) is refused, because the path
 // comes from the environment of a job that may have been tampered with.
 func Remove(dir string) error {
-	if err := checkOwned(dir); err != nil {
+	if err := Check(dir); err != nil {
 		return fmt.Errorf("refusing to remove %s: %w", dir, err)
 	}
 	if err := os.RemoveAll(dir); err != nil {
@@ -22,7 +22,9 @@ func Remove(dir string) error {
 	return nil
 }
 
-func checkOwned(dir string) error {
+// Check reports why dir is not a job config directory this user may remove,
+// or nil when it is one.
+func Check(dir string) error {
 	fi, err := os.Lstat(dir)
 	if err != nil {
 		return err
@@ -55,7 +57,7 @@ func GC(root string, olderThan time.Duration, keep string, now time.Time) ([]str
 	var removed []string
 	for _, e := range entries {
 		dir := filepath.Join(root, e.Name())
-		if !strings.HasPrefix(e.Name(), DirPrefix) || dir == keep || checkOwned(dir) != nil {
+		if !strings.HasPrefix(e.Name(), DirPrefix) || dir == keep || Check(dir) != nil {
 			continue
 		}
 		if now.Sub(lastUse(dir)) < olderThan {

@@ -1,0 +1,262 @@
+package e2e
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
+	"gotest.tools/v3/icmd"
+
+	"github.com/docker-werf/docker-werf/e2e/harness"
+)
+
+const testCommit = "0123456789abcdef0123456789abcdef01234567"
+
+// gitlabJob is the environment GitLab gives a branch job whose project
+// registry is reg.
+func gitlabJob(env *harness.Env, reg *harness.Registry, jobID, user, pass string) *harness.Env {
+	return env.With("GITLAB_CI", "true", "CI", "true", "CI_JOB_ID", jobID, "CI_COMMIT_SHA", testCommit,
+		"CI_COMMIT_BRANCH", "main", "CI_COMMIT_REF_NAME", "main", "CI_PROJECT_URL", "https://gitlab.example.com/group/app",
+		"CI_REGISTRY", reg.Addr, "CI_REGISTRY_IMAGE", reg.Repo("group/app"),
+		"CI_REGISTRY_USER", user, "CI_REGISTRY_PASSWORD", pass, "CI_JOB_TOKEN", pass)
+}
+
+// jobScript runs a job's steps in sh after loading ci-env's output the way
+// a job does.
+func jobScript(h *harness.H, env *harness.Env, steps string) *icmd.Result {
+	return h.Run(env, "sh", "-ec", `eval "$(docker werf ci-env)"
+echo "job-config: $DOCKER_CONFIG"
+`+steps)
+}
+
+func jobConfigDir(t *testing.T, res *icmd.Result) string {
+	t.Helper()
+	for _, line := range strings.Split(res.Stdout(), "\n") {
+		if dir, ok := strings.CutPrefix(line, "job-config: "); ok {
+			return dir
+		}
+	}
+	t.Fatalf("the job printed no config dir:\n%s", res.Combined())
+	return ""
+}
+
+// TestCIEnvGitLabJob: a GitLab job loads ci-env and then pushes with the real
+// docker engine, lists with crane and checks access with the plugin, with no
+// docker login and no secret in its config.
+func TestCIEnvGitLabJob(t *testing.T) {
+	for _, version := range harness.RegistryVersions {
+		t.Run(version, func(t *testing.T) {
+			harness.RequireEngine(t)
+			h := harness.New(t)
+			pass := h.RandomSecret("job-token-")
+			h.Credential("gitlab-ci-token", pass)
+			reg := harness.StartRegistry(t, version, map[string]string{"gitlab-ci-token": pass})
+			env := gitlabJob(harness.NewEnv(t), reg, "4711", "gitlab-ci-token", pass)
+			h.DockerImportImage(env, "docker-werf-e2e/app:local")
+
+			res := jobScript(h, env, `docker tag docker-werf-e2e/app:local "$WERF_REPO:main"
+docker push -q "$WERF_REPO:main"
+crane ls "$WERF_REPO"
+docker pull -q "$WERF_REPO:main"
+docker werf registry info "$WERF_REPO"
+`)
+			res.Assert(t, icmd.Success)
+			assert.Check(t, is.Contains(res.Stdout(), "\nmain\n"), "crane ls lists the pushed tag")
+			assert.Check(t, is.Contains(res.Stdout(), "authenticated as gitlab-ci-token"))
+			h.RemoveImageAtCleanup(env, reg.Repo("group/app:main"))
+			dir := jobConfigDir(t, res)
+			h.AssertNoSecretInFile(filepath.Join(dir, "config.json"))
+			cfg := readJSON(t, filepath.Join(dir, "config.json"))
+			assert.Check(t, is.DeepEqual(cfg["credHelpers"], map[string]any{reg.Addr: "werf"}))
+		})
+	}
+}
+
+// TestCIEnvGitHubJob: a GitHub Actions job whose registry is not ghcr.io gets
+// its credentials from WERF_REGISTRY_AUTH_* secrets, again with no login.
+func TestCIEnvGitHubJob(t *testing.T) {
+	h := harness.New(t)
+	pass := h.RandomSecret("gh-secret-")
+	h.Credential("deployer", pass)
+	reg := harness.StartRegistry(t, harness.Registry3, map[string]string{"deployer": pass})
+	key := "WERF_REGISTRY_AUTH_127_0_0_1_" + reg.Addr[len("127.0.0.1:"):]
+	env := harness.NewEnv(t).With("GITHUB_ACTIONS", "true", "CI", "true", "GITHUB_RUN_ID", "99", "GITHUB_RUN_ATTEMPT", "1",
+		"GITHUB_JOB", "build", "RUNNER_NAME", "runner-1", "GITHUB_SHA", testCommit, "GITHUB_REF", "refs/heads/main",
+		"GITHUB_REF_NAME", "main", "GITHUB_REF_TYPE", "branch", "GITHUB_SERVER_URL", "https://github.com",
+		"GITHUB_REPOSITORY", "acme/app", "WERF_REPO", reg.Repo("acme/app"),
+		key+"_USERNAME", "deployer", key+"_PASSWORD", pass)
+	res := jobScript(h, env, `tar cf layer.tar --files-from /dev/null
+crane append -f layer.tar -t "$WERF_REPO:v1" >/dev/null
+crane ls "$WERF_REPO"
+docker werf registry info "$WERF_REPO"
+`)
+	res.Assert(t, icmd.Success)
+	assert.Check(t, is.Contains(res.Stdout(), "\nv1\n"), "crane pushed and listed through the helper")
+	assert.Check(t, is.Contains(res.Stdout(), "authenticated as deployer"))
+	h.AssertNoSecretInFile(filepath.Join(jobConfigDir(t, res), "config.json"))
+}
+
+func readJSON(t *testing.T, path string) map[string]any {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	assert.NilError(t, err)
+	var m map[string]any
+	assert.NilError(t, json.Unmarshal(data, &m))
+	return m
+}
+
+// TestCIEnvParallelJobs: two jobs on one HOME at the same time get separate
+// configs and credential scopes; the cleanup of one leaves the other working
+// and nothing of its own behind.
+func TestCIEnvParallelJobs(t *testing.T) {
+	h := harness.New(t)
+	alicePass, bobPass := h.RandomSecret("alice-"), h.RandomSecret("bob-")
+	h.Credential("alice", alicePass)
+	h.Credential("bob", bobPass)
+	reg := harness.StartRegistry(t, harness.Registry3, map[string]string{"alice": alicePass, "bob": bobPass})
+	runner := harness.NewEnv(t)
+	tmp := filepath.Join(runner.Root, "tmp")
+	assert.NilError(t, os.Mkdir(tmp, 0o700))
+	runner.Set("TMPDIR", tmp)
+	jobs := map[string]*harness.Env{
+		"alice": gitlabJob(runner, reg, "1", "alice", alicePass),
+		"bob":   gitlabJob(runner, reg, "2", "bob", bobPass),
+	}
+	dirs := map[string]string{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for user, env := range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res := jobScript(h, env, `echo "$CI_REGISTRY_PASSWORD" | docker login "$CI_REGISTRY" -u "$CI_REGISTRY_USER" --password-stdin
+docker werf registry info "$WERF_REPO"
+`)
+			mu.Lock()
+			defer mu.Unlock()
+			if assert.Check(t, res.ExitCode == 0, "%s: %s", user, res.Combined()) {
+				assert.Check(t, is.Contains(res.Stdout(), "authenticated as "+user))
+				dirs[user] = jobConfigDir(t, res)
+			}
+		}()
+	}
+	wg.Wait()
+	assert.Assert(t, len(dirs) == 2 && dirs["alice"] != dirs["bob"], "%v", dirs)
+	scopes, err := os.ReadDir(runner.CredentialsDir)
+	assert.NilError(t, err)
+	assert.Check(t, is.Len(scopes, 2), "each docker login stored into its own job scope")
+
+	docker := harness.Tool(t, harness.ToolDocker)
+	alice := jobs["alice"].With("DOCKER_CONFIG", dirs["alice"])
+	res := h.Run(alice, docker, "werf", "ci-env", "--cleanup")
+	res.Assert(t, icmd.Expected{Err: "Removed the job's docker config"})
+	assert.Check(t, is.Equal(res.Stdout(), "unset -v DOCKER_CONFIG\nunset -v WERF_DOCKER_CONFIG\n"))
+	_, err = os.Stat(dirs["alice"])
+	assert.Check(t, os.IsNotExist(err), "alice's config is still there")
+	scopes, err = os.ReadDir(runner.CredentialsDir)
+	assert.NilError(t, err)
+	assert.Check(t, is.Len(scopes, 1), "alice's credential scope is still there")
+	// A second run, from the plugin itself: docker no longer finds plugins
+	// through a DOCKER_CONFIG that is gone, which is why cleanup unsets it.
+	h.Run(alice, alice.Bins.Plugin, "werf", "ci-env", "--cleanup").Assert(t, icmd.Expected{Err: "already gone"})
+
+	bob := jobs["bob"].With("DOCKER_CONFIG", dirs["bob"])
+	h.Run(bob, docker, "werf", "registry", "info", reg.Repo("group/app")).Assert(t, icmd.Expected{Out: "authenticated as bob"})
+	left, err := os.ReadDir(tmp)
+	assert.NilError(t, err)
+	assert.Check(t, is.Len(left, 1), "only bob's config is left")
+}
+
+// TestCIEnvHostileValues: a branch name built to break a script, loaded by
+// real sh and bash, comes back byte for byte as the JSON output says, and
+// runs nothing.
+func TestCIEnvHostileValues(t *testing.T) {
+	h := harness.New(t)
+	hostile := "x\";$(touch MARKER1);`touch MARKER2`'\n%PATH%\\"
+	env := harness.NewEnv(t).With("GITLAB_CI", "true", "CI_JOB_ID", "3", "CI_COMMIT_SHA", testCommit,
+		"CI_COMMIT_BRANCH", hostile, "CI_COMMIT_REF_NAME", hostile, "CI_PROJECT_URL", "https://gitlab.example.com/g/p",
+		"CI_ENVIRONMENT_SLUG", hostile, "CI_PIPELINE_URL", "https://gitlab.example.com/p'$(touch MARKER3)")
+	res := h.Plugin(env, "ci-env", "--format", "json")
+	res.Assert(t, icmd.Success)
+	var want map[string]string
+	assert.NilError(t, json.Unmarshal([]byte(res.Stdout()), &want))
+	assert.Check(t, is.Equal(want["WERF_ENV"], hostile))
+	delete(want, "DOCKER_CONFIG")
+	delete(want, "WERF_DOCKER_CONFIG")
+
+	for _, shell := range []string{"sh", "bash"} {
+		t.Run(shell, func(t *testing.T) {
+			dir := t.TempDir()
+			cmd := env.Cmd(shell, "-c", `eval "$(docker werf ci-env --shell `+shell+`)" && env -0`)
+			cmd.Dir = dir
+			res := h.RunCmd(cmd)
+			res.Assert(t, icmd.Success)
+			got := map[string]string{}
+			for _, kv := range strings.Split(res.Stdout(), "\x00") {
+				if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "WERF_") && k != "WERF_DOCKER_CONFIG" &&
+					k != "WERF_CREDENTIALS_DIR" {
+					got[k] = v
+				}
+			}
+			assert.Check(t, is.DeepEqual(got, want))
+			entries, err := os.ReadDir(dir)
+			assert.NilError(t, err)
+			assert.Check(t, is.Len(entries, 0), "the script ran something")
+		})
+	}
+}
+
+// TestCIEnvBadInput: each error names its cause and the variable or path,
+// exits non-zero and leaves nothing behind.
+func TestCIEnvBadInput(t *testing.T) {
+	h := harness.New(t)
+	corrupt := t.TempDir()
+	assert.NilError(t, os.WriteFile(filepath.Join(corrupt, "config.json"), []byte(`{"auths": {`), 0o600))
+	unreadable := t.TempDir()
+	assert.NilError(t, os.Mkdir(filepath.Join(unreadable, "config.json"), 0o700))
+	gitlab := []string{"GITLAB_CI", "true", "CI_JOB_ID", "9", "CI_COMMIT_SHA", testCommit, "CI_COMMIT_BRANCH", "main"}
+	tests := []struct {
+		name    string
+		env     []string
+		args    []string
+		wantErr string
+	}{
+		{name: "unknown CI system", args: []string{"jenkins-x"},
+			wantErr: `unknown CI system "jenkins-x": expected one of gitlab, github`},
+		{name: "no CI system", wantErr: "cannot tell which CI system this is; name it"},
+		{name: "missing variable", env: []string{"GITLAB_CI", "true", "CI_JOB_ID", "9"},
+			wantErr: "gitlab: CI_COMMIT_SHA is not set"},
+		{name: "corrupt source config", env: gitlab, args: []string{"--docker-config", corrupt},
+			wantErr: "the source docker config " + filepath.Join(corrupt, "config.json") + " is not a valid JSON object"},
+		{name: "unreadable source config", env: gitlab, args: []string{"--docker-config", unreadable},
+			wantErr: "reading the source docker config: read " + filepath.Join(unreadable, "config.json")},
+		{name: "unwritable temp dir", env: gitlab, args: []string{"--tmp-dir", "/proc/docker-werf"},
+			wantErr: "cannot create the job's docker config directory in /proc/docker-werf"},
+		{name: "docker auth config missing", env: gitlab, args: []string{"--docker-auth-config"},
+			wantErr: "DOCKER_AUTH_CONFIG is empty or not set"},
+		{name: "unknown shell", env: gitlab, args: []string{"--shell", "tcsh"}, wantErr: `--shell: unknown output format "tcsh"`},
+		{name: "github env outside actions", env: gitlab, args: []string{"--github-env"}, wantErr: "--github-env needs GITHUB_ENV"},
+		{name: "half a login", env: gitlab, args: []string{"--registry-username", "u"},
+			wantErr: "--registry-username and --registry-password"},
+		{name: "two outputs", env: gitlab, args: []string{"--as-file", "--format", "json"}, wantErr: "choose one of"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			env := harness.NewEnv(t).With(tc.env...)
+			tmp := filepath.Join(env.Root, "tmp")
+			assert.NilError(t, os.Mkdir(tmp, 0o700))
+			env.Set("TMPDIR", tmp)
+			res := h.Plugin(env, append([]string{"ci-env"}, tc.args...)...)
+			res.Assert(t, icmd.Expected{ExitCode: 1, Err: tc.wantErr})
+			assert.Check(t, is.Equal(res.Stdout(), ""))
+			left, err := os.ReadDir(tmp)
+			assert.NilError(t, err)
+			assert.Check(t, is.Len(left, 0), "something was half-created")
+		})
+	}
+}
