@@ -8,6 +8,7 @@ import (
 	"github.com/docker/cli/cli/command"
 
 	"github.com/docker-werf/docker-werf/internal/ci"
+	"github.com/docker-werf/docker-werf/internal/cienv"
 	"github.com/docker-werf/docker-werf/internal/creds"
 	"github.com/docker-werf/docker-werf/internal/jobconfig"
 	"github.com/docker-werf/docker-werf/internal/shellenv"
@@ -23,7 +24,7 @@ func runCIEnvCleanup(dockerCLI command.Cli, opts ciEnvOptions, getenv func(strin
 	if err != nil {
 		return fmt.Errorf("--shell: %w", err)
 	}
-	if err := removeJobConfig(dockerCLI, getenv); err != nil {
+	if err := removeJobConfig(dockerCLI, opts, getenv); err != nil {
 		return err
 	}
 	if !canCopyVariables(shell) {
@@ -34,41 +35,77 @@ func runCIEnvCleanup(dockerCLI command.Cli, opts ciEnvOptions, getenv func(strin
 	})
 }
 
-func removeJobConfig(dockerCLI command.Cli, getenv func(string) string) error {
-	dir := getenv("DOCKER_CONFIG")
-	if dir == "" {
-		dir = getenv("WERF_DOCKER_CONFIG")
+// removeJobConfig removes the job's credential scope and its config
+// directories: the one DOCKER_CONFIG (or WERF_DOCKER_CONFIG) names, and in a
+// CI job every one made for the job, which is how a cleanup step in a fresh
+// shell (GitLab's after_script) finds them.
+func removeJobConfig(dockerCLI command.Cli, opts ciEnvOptions, getenv func(string) string) error {
+	named := getenv("DOCKER_CONFIG")
+	if named == "" {
+		named = getenv("WERF_DOCKER_CONFIG")
 	}
-	exists := false
-	if dir != "" {
-		if _, err := os.Lstat(dir); err == nil {
-			if err := jobconfig.Check(dir); err != nil {
-				return fmt.Errorf("refusing to clean up DOCKER_CONFIG=%s: %w", dir, err)
-			}
-			exists = true
-		} else if !errors.Is(err, os.ErrNotExist) {
+	sys, _ := ci.Detect(getenv)
+	inJob := sys.JobKey != ""
+	var dirs []string
+	if named != "" {
+		switch _, err := os.Lstat(named); {
+		case errors.Is(err, os.ErrNotExist):
+		case err != nil:
 			return err
+		case jobconfig.Check(named) == nil:
+			dirs = append(dirs, named)
+		case inJob:
+			fmt.Fprintf(dockerCLI.Err(), "DOCKER_CONFIG=%s is not a docker werf job config; left alone\n", named)
+			named = ""
+		default:
+			return fmt.Errorf("refusing to clean up DOCKER_CONFIG=%s: %w", named, jobconfig.Check(named))
 		}
 	}
-	sys, inCI := ci.Detect(getenv)
-	if dir == "" && !(inCI && sys.JobKey != "") {
+	if inJob {
+		for _, root := range jobTempRoots(opts, getenv) {
+			for _, d := range jobconfig.FindByJob(root, jobName(getenv)) {
+				if !contains(dirs, d) {
+					dirs = append(dirs, d)
+				}
+			}
+		}
+	}
+	if named == "" && !inJob {
 		fmt.Fprintln(dockerCLI.Err(), "Nothing to clean up: DOCKER_CONFIG and WERF_DOCKER_CONFIG are not set and this is no CI job")
 		return nil
 	}
-	r, err := creds.New(creds.Options{Env: getenv, ConfigDir: dir})
+	r, err := creds.New(creds.Options{Env: getenv, ConfigDir: named})
 	if err != nil {
 		return err
 	}
 	if err := r.RemoveScope(); err != nil {
 		return fmt.Errorf("removing the job's credentials: %w", err)
 	}
-	if !exists {
-		fmt.Fprintln(dockerCLI.Err(), "Removed the job's credentials; its docker config is already gone")
-		return nil
+	for _, d := range dirs {
+		if err := jobconfig.Remove(d); err != nil {
+			return err
+		}
+		fmt.Fprintf(dockerCLI.Err(), "Removed the job's docker config %s\n", d)
 	}
-	if err := jobconfig.Remove(dir); err != nil {
-		return err
-	}
-	fmt.Fprintf(dockerCLI.Err(), "Removed the job's docker config %s and its credentials\n", dir)
+	fmt.Fprintln(dockerCLI.Err(), "Removed the job's credentials")
 	return nil
+}
+
+// jobTempRoots are the places ci-env may have put the job's config.
+func jobTempRoots(opts ciEnvOptions, getenv func(string) string) []string {
+	var roots []string
+	job, _ := cienv.ReadJob(cienvSystem(getenv), getenv)
+	for _, r := range []string{opts.tmpDir, job.TempDir, os.TempDir()} {
+		if r != "" && !contains(roots, r) {
+			roots = append(roots, r)
+		}
+	}
+	return roots
+}
+
+func cienvSystem(getenv func(string) string) string {
+	if sys, ok := ci.Detect(getenv); ok {
+		return sys.Name
+	}
+	return cienv.Generic
 }

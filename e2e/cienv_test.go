@@ -163,13 +163,30 @@ docker werf registry info "$WERF_REPO"
 	assert.Check(t, is.Len(scopes, 1), "alice's credential scope is still there")
 	// A second run, from the plugin itself: docker no longer finds plugins
 	// through a DOCKER_CONFIG that is gone, which is why cleanup unsets it.
-	h.Run(alice, alice.Bins.Plugin, "werf", "ci-env", "--cleanup").Assert(t, icmd.Expected{Err: "already gone"})
+	res = h.Run(alice, alice.Bins.Plugin, "werf", "ci-env", "--cleanup")
+	res.Assert(t, icmd.Expected{Err: "Removed the job's credentials"})
+	assert.Check(t, !strings.Contains(res.Stderr(), "Removed the job's docker config"))
 
 	bob := jobs["bob"].With("DOCKER_CONFIG", dirs["bob"])
 	h.Run(bob, docker, "werf", "registry", "info", reg.Repo("group/app")).Assert(t, icmd.Expected{Out: "authenticated as bob"})
 	left, err := os.ReadDir(tmp)
 	assert.NilError(t, err)
 	assert.Check(t, is.Len(left, 1), "only bob's config is left")
+
+	// bob cleans up in a fresh shell, as GitLab's after_script does: his
+	// DOCKER_CONFIG is the runner's again, which is left alone, and his
+	// job's config is found by its job id.
+	res = h.Run(jobs["bob"], docker, "werf", "ci-env", "--cleanup")
+	res.Assert(t, icmd.Expected{Err: "is not a docker werf job config; left alone"})
+	assert.Check(t, is.Contains(res.Stderr(), "Removed the job's docker config "+dirs["bob"]))
+	left, err = os.ReadDir(tmp)
+	assert.NilError(t, err)
+	assert.Check(t, is.Len(left, 0))
+	_, err = os.Stat(runner.ConfigFile())
+	assert.NilError(t, err, "the runner's own config must stay")
+	scopes, err = os.ReadDir(runner.CredentialsDir)
+	assert.NilError(t, err)
+	assert.Check(t, is.Len(scopes, 0))
 }
 
 // TestCIEnvHostileValues: a branch name built to break a script, loaded by

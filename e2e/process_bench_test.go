@@ -84,3 +84,22 @@ func writeFile(tb testing.TB, path, content string) {
 		tb.Fatal(err)
 	}
 }
+
+// BenchmarkProcessCIEnv is the first step of every CI job: a GitLab branch
+// job's `docker werf ci-env`, from the plugin binary, with a copied source
+// config and the CI registry sent to the helper.
+func BenchmarkProcessCIEnv(b *testing.B) {
+	bins := harness.Binaries(b)
+	home := b.TempDir()
+	source := filepath.Join(home, ".docker")
+	if err := os.MkdirAll(source, 0o700); err != nil {
+		b.Fatal(err)
+	}
+	writeFile(b, filepath.Join(source, "config.json"), `{"auths":{"other.example.com":{"auth":"dTpw"}}}`)
+	env := []string{"HOME=" + home, "PATH=" + bins.Dir + ":/usr/bin:/bin", "TMPDIR=" + b.TempDir(),
+		"WERF_CREDENTIALS_DIR=" + filepath.Join(home, "creds"), "GITLAB_CI=true", "CI_JOB_ID=1",
+		"CI_COMMIT_SHA=0123456789abcdef0123456789abcdef01234567", "CI_COMMIT_BRANCH=main", "CI_COMMIT_REF_NAME=main",
+		"CI_PROJECT_URL=https://gitlab.example.com/g/p", "CI_REGISTRY=registry.example.com",
+		"CI_REGISTRY_IMAGE=registry.example.com/g/p", "CI_JOB_TOKEN=bench-token"}
+	benchProcess(b, env, "", bins.Plugin, "werf", "ci-env")
+}

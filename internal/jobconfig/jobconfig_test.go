@@ -211,3 +211,14 @@ func ageDir(t *testing.T, dir string, when time.Time) {
 		assert.NilError(t, os.Chtimes(filepath.Join(dir, e.Name()), when, when))
 	}
 }
+
+func TestFindByJob(t *testing.T) {
+	root := t.TempDir()
+	a, err := Create(Options{Mode: Empty, TempRoot: root, Job: "ci:gitlab:1"})
+	assert.NilError(t, err)
+	_, err = Create(Options{Mode: Empty, TempRoot: root, Job: "ci:gitlab:2"})
+	assert.NilError(t, err)
+	assert.Check(t, is.DeepEqual(FindByJob(root, "ci:gitlab:1"), []string{a}))
+	assert.Check(t, is.Len(FindByJob(root, "ci:gitlab:3"), 0))
+	assert.Check(t, is.Len(FindByJob(filepath.Join(root, "missing"), "ci:gitlab:1"), 0))
+}

@@ -81,3 +81,25 @@ func lastUse(dir string) time.Time {
 	}
 	return newest
 }
+
+// FindByJob returns the job config directories in root that Create made
+// for job: how a cleanup step that runs in a fresh shell (GitLab's
+// after_script, Bitbucket's after-script) finds the job's config without
+// DOCKER_CONFIG.
+func FindByJob(root, job string) []string {
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		return nil
+	}
+	var found []string
+	for _, e := range entries {
+		dir := filepath.Join(root, e.Name())
+		if !strings.HasPrefix(e.Name(), DirPrefix) || Check(dir) != nil {
+			continue
+		}
+		if m, err := readMarker(dir); err == nil && m.Job == job {
+			found = append(found, dir)
+		}
+	}
+	return found
+}
