@@ -1,0 +1,146 @@
+package registryapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+)
+
+// Sentinel errors, wrapped by the errors the Client returns; test with
+// errors.Is.
+var (
+	// ErrNotFound: the repository, tag or manifest does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrTagMoved: Untag found the tag pointing to another digest than the
+	// caller expected. The tag was left alone.
+	ErrTagMoved = errors.New("tag moved since the inventory")
+	// ErrDeleteDisabled: the registry refuses deletes (405, UNSUPPORTED;
+	// distribution with storage.delete.enabled=false, GHCR, Docker Hub).
+	ErrDeleteDisabled = errors.New("the registry does not allow deleting")
+	// ErrUnauthorized: the registry answered 401 or 403. The message names
+	// the operation and the rights that may be missing.
+	ErrUnauthorized = errors.New("unauthorized")
+)
+
+// ResponseError is an unexpected answer of the registry.
+type ResponseError struct {
+	Op         string   // what the client was doing, e.g. "untag v1.2"
+	Repository string   // host[:port]/path
+	Method     string   // HTTP method of the failed request
+	Path       string   // URL path (and query) of the failed request
+	StatusCode int      // HTTP status
+	Codes      []string // registry error codes (UNSUPPORTED, DIGEST_INVALID, ...)
+	Message    string   // the registry's messages, without anything that looks like a credential
+	hint       string
+	kind       error
+}
+
+func (e *ResponseError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "registryapi: %s %s: %s %s: HTTP %d %s", e.Op, e.Repository, e.Method, e.Path,
+		e.StatusCode, http.StatusText(e.StatusCode))
+	if e.Message != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Message)
+	}
+	if e.hint != "" {
+		b.WriteString("; ")
+		b.WriteString(e.hint)
+	}
+	return b.String()
+}
+
+// Unwrap returns the sentinel error matching the answer, if any.
+func (e *ResponseError) Unwrap() error { return e.kind }
+
+// hasCode reports whether the registry gave this error code.
+func (e *ResponseError) hasCode(code string) bool {
+	for _, c := range e.Codes {
+		if c == code {
+			return true
+		}
+	}
+	return false
+}
+
+// unsupported reports whether the answer says the request is not supported:
+// 405, 501, or an UNSUPPORTED code.
+func (e *ResponseError) unsupported() bool {
+	return e.StatusCode == http.StatusMethodNotAllowed || e.StatusCode == http.StatusNotImplemented ||
+		e.hasCode("UNSUPPORTED")
+}
+
+// responseError reads (and closes) the body of an unexpected response and
+// classifies it. write says whether the operation needed write access.
+func (c *Client) responseError(op string, write bool, resp *http.Response) *ResponseError {
+	defer discard(resp)
+	e := &ResponseError{
+		Op:         op,
+		Repository: c.repo.Name(),
+		Method:     resp.Request.Method,
+		Path:       resp.Request.URL.RequestURI(),
+		StatusCode: resp.StatusCode,
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	var errs struct {
+		Errors []struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"errors"`
+	}
+	var msgs []string
+	if json.Unmarshal(body, &errs) == nil && len(errs.Errors) > 0 {
+		for _, d := range errs.Errors {
+			e.Codes = append(e.Codes, d.Code)
+			msgs = append(msgs, strings.TrimSuffix(d.Code+": "+truncate(d.Message, 200), ": "))
+		}
+	} else if s := strings.TrimSpace(string(body)); s != "" && utf8.ValidString(s) && !strings.HasPrefix(s, "<") {
+		msgs = append(msgs, truncate(strings.Join(strings.Fields(s), " "), 200))
+	}
+	e.Message = scrub(strings.Join(msgs, "; "))
+	switch {
+	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+		e.kind, e.hint = ErrUnauthorized, unauthorizedHint(c.host, write)
+	case resp.StatusCode == http.StatusNotFound:
+		e.kind = ErrNotFound
+	case resp.Request.Method == http.MethodDelete && e.unsupported():
+		e.kind = ErrDeleteDisabled
+	}
+	return e
+}
+
+// unauthorizedHint says which rights may be missing.
+func unauthorizedHint(host string, write bool) string {
+	if write {
+		return "the credentials for " + host + " may be missing or lack delete rights " +
+			"(deleting tags needs pull, push and delete access to the repository)"
+	}
+	return "the credentials for " + host + " may be missing or lack pull rights"
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "..."
+}
+
+var secretLike = []*regexp.Regexp{
+	regexp.MustCompile(`(?i)\b(basic|bearer)\s+[A-Za-z0-9._~+/=-]{6,}`),
+	regexp.MustCompile(`(?i)\b(password|passwd|secret|token|access_token|refresh_token)(["']?\s*[=:]\s*["']?)[^&\s"',;]+`),
+}
+
+// scrub blanks anything that looks like a credential (an Authorization value,
+// a password=... pair) in text that came from a server.
+func scrub(s string) string {
+	s = secretLike[0].ReplaceAllString(s, "$1 [redacted]")
+	return secretLike[1].ReplaceAllString(s, "$1$2[redacted]")
+}
