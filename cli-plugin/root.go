@@ -39,6 +39,8 @@ func newRootCommand(dockerCLI command.Cli) *cobra.Command {
 		newVersionCommand(dockerCLI),
 		newRegistryCommand(dockerCLI),
 		newCIEnvCommand(dockerCLI),
+		newCleanupCommand(dockerCLI),
+		newPurgeCommand(dockerCLI),
 	)
 	return cmd
 }

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"github.com/docker/cli/cli/command"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/docker-werf/docker-werf/internal/flagenv"
+)
+
+type cleanupOptions struct {
+	repo       string
+	registry   repoOptions
+	connection connectionOptions
+
+	gitDir           string
+	gitRefs          bool
+	noKeepPolicies   bool
+	policyFile       string
+	werfConfig       string
+	gitTagLimit      int
+	gitTagExpiryDays int
+	gitCommitLimit   int
+	gitCommitExpiry  int
+	keepTags         []string
+	tagFilter        string
+	keepLast         int
+	olderThan        string
+	keepYoungerThan  string
+	keepList         string
+	protected        []string
+	dryRun           bool
+	deleteManifests  bool
+	format           string
+	report           string
+}
+
+// connectionOptions say how to reach and log in to the registry; cleanup and
+// purge share them.
+type connectionOptions struct {
+	username string
+	password string
+	insecure bool
+	parallel int
+}
+
+func newCleanupCommand(dockerCLI command.Cli) *cobra.Command {
+	var opts cleanupOptions
+	cmd := &cobra.Command{
+		Use:   "cleanup [OPTIONS]",
+		Short: "Delete the tags of a repository that no policy keeps, and never one that a policy keeps",
+		Long: `Delete the tags of --repo that no policy keeps.
+
+Policies: git references from --git-dir (branch, git-tag and commit tags whose
+reference is gone), werf's keepPolicies (werf.yaml, --policy or werf's
+defaults), and tag rules (--keep-tag, --tag-filter, --keep-last,
+--older-than). Always kept: tags younger than --keep-younger-than, tags in
+--keep-list and --protected tags (default: latest, stable, main, master,
+staging, production). A tag kept by any policy is kept.
+
+Safety: each tag is untagged on its own (the OCI tag delete where the
+registry has it, else by overwriting the tag with a unique throw-away
+manifest and deleting that), so no other tag on the same digest, no child of
+a kept index and no subject of a kept referrer is touched, and a tag pushed
+or moved during the run is kept. Each tag is checked again right before it
+goes. --dry-run writes nothing. An interrupted run is finished by running
+it again.`,
+		Example: `  docker werf cleanup --repo registry.example.com/app --dry-run
+  docker werf cleanup --repo registry.example.com/app --git-dir . --report cleanup.json
+  docker werf cleanup --repo registry.example.com/app --keep-last 20 --older-than 30d`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runCleanup(cmd.Context(), dockerCLI, opts, cmd.Flags())
+		},
+	}
+	fs := cmd.Flags()
+	addRepoArg(fs, &opts.repo)
+	addRepoFlags(fs, &opts.registry)
+	addConnectionFlags(fs, &opts.connection)
+	addPolicyFlags(fs, &opts)
+	fs.BoolVar(&opts.dryRun, "dry-run", false, "Show what would be deleted; send no write request")
+	flagenv.Bind(fs, "dry-run", "WERF_DRY_RUN")
+	fs.BoolVar(&opts.deleteManifests, "delete-manifests", false,
+		"Delete a manifest whole when every tag on it goes (faster on registries without tag delete; a tag pushed onto it during the run would go too)")
+	flagenv.Bind(fs, "delete-manifests", "WERF_CLEANUP_DELETE_MANIFESTS")
+	fs.StringVar(&opts.report, "report", "", "Also write every tag with its decision, reason and outcome as JSON to this file")
+	flagenv.Bind(fs, "report", "WERF_CLEANUP_REPORT")
+	addFormatFlag(cmd, &opts.format)
+	return cmd
+}
+
+func addRepoArg(fs *pflag.FlagSet, repo *string) {
+	fs.StringVar(repo, "repo", "", "Repository to clean, e.g. registry.example.com/group/app (required)")
+	flagenv.Bind(fs, "repo", "WERF_REPO")
+}
+
+func addConnectionFlags(fs *pflag.FlagSet, o *connectionOptions) {
+	fs.StringVar(&o.username, "registry-username", "", "Registry user (default: the docker config's credentials)")
+	flagenv.Bind(fs, "registry-username", "WERF_REGISTRY_USERNAME")
+	fs.StringVar(&o.password, "registry-password", "", "Registry password or token (prefer the variable)")
+	flagenv.Bind(fs, "registry-password", "WERF_REGISTRY_PASSWORD")
+	fs.BoolVar(&o.insecure, "insecure-registry", false, "Allow plain HTTP to the registry")
+	flagenv.Bind(fs, "insecure-registry", "WERF_INSECURE_REGISTRY")
+	fs.IntVar(&o.parallel, "parallel", 8, "Requests in flight at once")
+	flagenv.Bind(fs, "parallel", "WERF_PARALLEL")
+}
+
+func addPolicyFlags(fs *pflag.FlagSet, o *cleanupOptions) {
+	str := func(p *string, name, def, env, usage string) {
+		fs.StringVar(p, name, def, usage)
+		flagenv.Bind(fs, name, env)
+	}
+	integer := func(p *int, name string, def int, env, usage string) {
+		fs.IntVar(p, name, def, usage)
+		flagenv.Bind(fs, name, env)
+	}
+	str(&o.gitDir, "git-dir", "", "WERF_GIT_DIR", "Git repository whose references and history the policies read (default: the current directory, when it is one)")
+	fs.BoolVar(&o.gitRefs, "git-refs", true, "Delete tags named after a branch, git tag or commit that is gone (needs a git repository)")
+	flagenv.Bind(fs, "git-refs", "WERF_CLEANUP_GIT_REFS")
+	fs.BoolVar(&o.noKeepPolicies, "no-keep-policies", false, "Do not apply werf's keepPolicies")
+	flagenv.Bind(fs, "no-keep-policies", "WERF_CLEANUP_NO_KEEP_POLICIES")
+	str(&o.policyFile, "policy", "", "WERF_CLEANUP_POLICY", "File with keepPolicies in werf.yaml's format (instead of werf.yaml's)")
+	str(&o.werfConfig, "werf-config", "", "WERF_CONFIG", "werf.yaml to read cleanup settings from (default: werf.yaml or werf.yml in the git directory)")
+	integer(&o.gitTagLimit, "git-tag-strategy-limit", -1, "WERF_GIT_TAG_STRATEGY_LIMIT", "Keep at most this many images of git tags, newest first (-1: no limit)")
+	integer(&o.gitTagExpiryDays, "git-tag-strategy-expiry-days", -1, "WERF_GIT_TAG_STRATEGY_EXPIRY_DAYS", "Delete images of git tags older than this many days (-1: never)")
+	integer(&o.gitCommitLimit, "git-commit-strategy-limit", -1, "WERF_GIT_COMMIT_STRATEGY_LIMIT", "Keep at most this many images of commits, newest first (-1: no limit)")
+	integer(&o.gitCommitExpiry, "git-commit-strategy-expiry-days", -1, "WERF_GIT_COMMIT_STRATEGY_EXPIRY_DAYS", "Delete images of commits older than this many days (-1: never)")
+	fs.StringArrayVar(&o.keepTags, "keep-tag", nil, "Always keep tags matching this regular expression (whole tag; repeatable)")
+	flagenv.Bind(fs, "keep-tag", "WERF_KEEP_TAG")
+	str(&o.tagFilter, "tag-filter", "", "WERF_TAG_FILTER", "Only consider tags matching this regular expression (whole tag)")
+	integer(&o.keepLast, "keep-last", 0, "WERF_KEEP_LAST", "Keep the newest N tags by creation time")
+	str(&o.olderThan, "older-than", "", "WERF_OLDER_THAN", "Delete only tags older than this (e.g. 30d, 12h)")
+	str(&o.keepYoungerThan, "keep-younger-than", "2h", "WERF_KEEP_YOUNGER_THAN", "Always keep tags younger than this (0 to turn off)")
+	str(&o.keepList, "keep-list", "", "WERF_KEEP_LIST", "File of tags to always keep, one per line")
+	fs.StringArrayVar(&o.protected, "protected", nil, "Always keep tags matching this regular expression, instead of the defaults (repeatable)")
+	flagenv.Bind(fs, "protected", "WERF_PROTECTED")
+}

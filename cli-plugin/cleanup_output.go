@@ -1,0 +1,183 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/docker/cli/cli/command"
+
+	"github.com/docker-werf/docker-werf/internal/cleanup"
+)
+
+// cleanupOutput shows progress on a terminal (stderr), stays quiet in logs
+// but for one line per phase, and writes the plan, the summary, JSON and the
+// report.
+type cleanupOutput struct {
+	out      io.Writer
+	err      io.Writer
+	terminal bool
+	repo     string
+	format   string
+	report   string
+	dryRun   bool
+
+	mu        sync.Mutex
+	lastPhase string
+	lastDraw  time.Time
+}
+
+func newCleanupOutput(dockerCLI command.Cli, repo, format, report string, dryRun bool) *cleanupOutput {
+	return &cleanupOutput{out: dockerCLI.Out(), err: dockerCLI.Err(), terminal: dockerCLI.Err().IsTerminal(),
+		repo: repo, format: format, report: report, dryRun: dryRun}
+}
+
+func (o *cleanupOutput) progress(phase string, done, total int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if !o.terminal {
+		if done == total && phase != o.lastPhase {
+			o.lastPhase = phase
+			fmt.Fprintf(o.err, "%s: %d done\n", phase, total)
+		}
+		return
+	}
+	if done < total && time.Since(o.lastDraw) < 100*time.Millisecond {
+		return
+	}
+	o.lastDraw = time.Now()
+	const width = 30
+	filled := width
+	if total > 0 {
+		filled = width * done / total
+	}
+	fmt.Fprintf(o.err, "\r%-18s [%s%s] %d/%d", phase, strings.Repeat("=", filled), strings.Repeat(" ", width-filled), done, total)
+	if done == total {
+		fmt.Fprintln(o.err)
+	}
+}
+
+type summary struct {
+	Kept        map[string]int `json:"kept"`
+	Deleted     int            `json:"deleted"`
+	WouldDelete int            `json:"wouldDelete,omitempty"`
+	Skipped     int            `json:"skipped"`
+	Failed      int            `json:"failed"`
+	Interrupted int            `json:"interrupted,omitempty"`
+}
+
+func summarize(rs []cleanup.TagResult) summary {
+	s := summary{Kept: map[string]int{}}
+	for _, r := range rs {
+		switch r.Outcome {
+		case cleanup.Kept:
+			s.Kept[r.Reason]++
+		case cleanup.Deleted, cleanup.Gone:
+			s.Deleted++
+		case cleanup.WouldDelete:
+			s.WouldDelete++
+		case cleanup.Moved:
+			s.Skipped++
+		case cleanup.Failed:
+			s.Failed++
+		case cleanup.Interrupted:
+			s.Interrupted++
+		}
+	}
+	return s
+}
+
+type cleanupReport struct {
+	Repository string              `json:"repository"`
+	DryRun     bool                `json:"dryRun"`
+	Summary    summary             `json:"summary"`
+	Tags       []cleanup.TagResult `json:"tags"`
+}
+
+func (o *cleanupOutput) write(rs []cleanup.TagResult) error {
+	report := cleanupReport{Repository: o.repo, DryRun: o.dryRun, Summary: summarize(rs), Tags: rs}
+	if o.report != "" {
+		if err := writeReport(o.report, report); err != nil {
+			return err
+		}
+	}
+	if o.format == formatJSON {
+		enc := json.NewEncoder(o.out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(report)
+	}
+	printPlan(o.out, rs)
+	printSummary(o.out, report)
+	return nil
+}
+
+func writeReport(path string, r cleanupReport) error {
+	data, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, append(data, '\n'), 0o600); err != nil {
+		return fmt.Errorf("writing the report: %w", err)
+	}
+	return nil
+}
+
+// printPlan lists every tag that is (or would be) deleted, or that was not
+// deleted as planned.
+func printPlan(w io.Writer, rs []cleanup.TagResult) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TAG\tDIGEST\tACTION\tREASON\tOUTCOME")
+	for _, r := range rs {
+		if r.Outcome == cleanup.Kept {
+			continue
+		}
+		outcome := string(r.Outcome)
+		if r.Error != "" {
+			outcome += ": " + r.Error
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Tag, shortDigest(r.Digest), r.Action, r.Reason, outcome)
+	}
+	tw.Flush()
+}
+
+func printSummary(w io.Writer, r cleanupReport) {
+	s := r.Summary
+	kept := 0
+	var reasons []string
+	for _, reason := range sortedMapKeys(s.Kept) {
+		kept += s.Kept[reason]
+		reasons = append(reasons, fmt.Sprintf("%s %d", reason, s.Kept[reason]))
+	}
+	deleted := fmt.Sprintf("deleted %d", s.Deleted)
+	if r.DryRun {
+		deleted = fmt.Sprintf("would delete %d (dry run: nothing was deleted)", s.WouldDelete)
+	}
+	fmt.Fprintf(w, "\n%s: kept %d (%s), %s, skipped %d (moved during the run), failed %d",
+		r.Repository, kept, strings.Join(reasons, ", "), deleted, s.Skipped, s.Failed)
+	if s.Interrupted > 0 {
+		fmt.Fprintf(w, ", interrupted %d", s.Interrupted)
+	}
+	fmt.Fprintln(w)
+}
+
+func shortDigest(d string) string {
+	if len(d) > 19 {
+		return d[:19]
+	}
+	return d
+}
+
+func sortedMapKeys(m map[string]int) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

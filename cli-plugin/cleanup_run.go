@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/docker/cli/cli/command"
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/spf13/pflag"
+
+	"github.com/docker-werf/docker-werf/internal/cleanup"
+	"github.com/docker-werf/docker-werf/internal/creds"
+	"github.com/docker-werf/docker-werf/internal/dockerauth"
+	"github.com/docker-werf/docker-werf/internal/policy"
+	"github.com/docker-werf/docker-werf/internal/registry"
+	"github.com/docker-werf/docker-werf/internal/registryapi"
+	"github.com/docker-werf/docker-werf/internal/remote"
+)
+
+func runCleanup(ctx context.Context, dockerCLI command.Cli, opts cleanupOptions, fs *pflag.FlagSet) error {
+	cfg, gitRepo, err := policyConfig(opts, fs, dockerCLI.Err())
+	if errors.Is(err, errCleanupDisabled) {
+		fmt.Fprintln(dockerCLI.Err(), "Nothing to do:", err)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	reg, repo, err := openRegistry(dockerCLI, opts.repo, opts.registry, opts.connection)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	out := newCleanupOutput(dockerCLI, repo, opts.format, opts.report, opts.dryRun)
+	items, err := cleanup.Inventory(ctx, reg, opts.connection.parallel, out.progress)
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", repo, err)
+	}
+	decisions, err := policy.Decide(tagInfos(items), gitRepo, cfg, time.Now())
+	if err != nil {
+		return err
+	}
+	plan := cleanup.MakePlan(items, decisions, opts.deleteManifests)
+	return carryOutPlan(ctx, reg, plan, opts.dryRun, opts.connection.parallel, out)
+}
+
+// carryOutPlan executes (or, dry, shows) a plan and reports it; it fails
+// when a deletion failed or the run was interrupted.
+func carryOutPlan(ctx context.Context, reg cleanup.Registry, plan cleanup.Plan, dryRun bool, parallel int, out *cleanupOutput) error {
+	results, err := cleanup.Execute(ctx, reg, plan, cleanup.Options{Parallel: parallel, DryRun: dryRun, Progress: out.progress})
+	if werr := out.write(results); werr != nil {
+		return werr
+	}
+	switch s := summarize(results); {
+	case s.Failed > 0:
+		return fmt.Errorf("%d of %d deletions failed (see the table above or the report)", s.Failed, s.Failed+s.Deleted)
+	case errors.Is(err, context.Canceled):
+		return fmt.Errorf("interrupted with %d deletions left: run the same command again to finish", s.Interrupted)
+	default:
+		return err
+	}
+}
+
+func tagInfos(items []cleanup.Item) []policy.TagInfo {
+	infos := make([]policy.TagInfo, len(items))
+	for i, it := range items {
+		infos[i] = policy.TagInfo{Tag: it.Tag, Digest: it.Digest, Created: it.Created, Commit: it.Commit}
+	}
+	return infos
+}
+
+// openRegistry checks the repository address and builds a client that logs
+// in the way docker would, with the cleanup credentials first.
+func openRegistry(dockerCLI command.Cli, addr string, kindOpts repoOptions, conn connectionOptions) (*registryapi.Client, string, error) {
+	if addr == "" {
+		return nil, "", errors.New("--repo is required: the repository to clean, e.g. registry.example.com/group/app (or set WERF_REPO)")
+	}
+	if conn.parallel < 1 || conn.parallel > 256 {
+		return nil, "", fmt.Errorf("invalid --parallel %d: expected 1 to 256", conn.parallel)
+	}
+	if (conn.username == "") != (conn.password == "") {
+		return nil, "", errors.New("--registry-username and --registry-password (WERF_REGISTRY_USERNAME, WERF_REGISTRY_PASSWORD) go together")
+	}
+	override, err := kindOpts.kind(dockerCLI.Err())
+	if err != nil {
+		return nil, "", err
+	}
+	repo, err := registry.ParseRepository(addr, override, os.Getenv)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := checkRegistryAPIKind(repo); err != nil {
+		return nil, "", err
+	}
+	client, err := registryapi.New(repo.Name(), cleanupKeychain(dockerCLI, repo.Host, conn),
+		registryapi.WithUserAgent(remote.UserAgent()), registryapi.WithInsecure(conn.insecure))
+	return client, repo.Name(), err
+}
+
+// checkRegistryAPIKind refuses registries whose Docker Registry API cannot
+// delete one tag safely; their native APIs are not supported yet.
+func checkRegistryAPIKind(repo registry.Repository) error {
+	switch repo.Kind {
+	case registry.Default, registry.JFrog, registry.Nexus, registry.Yandex, registry.GCR,
+		registry.GitLab, registry.Harbor, registry.ACR:
+		return nil
+	}
+	spec := registry.SpecFor(repo.Kind)
+	return fmt.Errorf("%s is %s, whose tags are deleted through its own API (%s); docker werf cleanup does not "+
+		"support that API yet. --repo-container-registry default forces the Docker Registry API", repo.Host, spec.Name,
+		spec.Deletion.Method)
+}
+
+// cleanupKeychain: the given login, else what docker-credential-werf answers
+// for a cleanup job (WERF_IMAGES_CLEANUP_PASSWORD, the CI job's token,
+// WERF_REGISTRY_AUTH_*), else the docker config.
+func cleanupKeychain(dockerCLI command.Cli, host string, conn connectionOptions) authn.Keychain {
+	if conn.username != "" {
+		return staticKeychain{host: host, auth: authn.FromConfig(authn.AuthConfig{Username: conn.username, Password: conn.password})}
+	}
+	cfg := dockerCLI.ConfigFile()
+	dir := filepath.Dir(cfg.Filename)
+	keychains := []authn.Keychain{}
+	if r, err := creds.New(creds.Options{Env: os.Getenv, ConfigDir: dir, Purpose: creds.Cleanup, EnvironmentOnly: true}); err == nil {
+		keychains = append(keychains, authn.NewKeychainFromHelper(r))
+	}
+	return authn.NewMultiKeychain(append(keychains, dockerauth.New(cfg, dir, creds.Cleanup))...)
+}

@@ -1,0 +1,233 @@
+package cleanup
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/docker-werf/docker-werf/internal/registryapi"
+)
+
+// Outcome is what happened to one tag.
+type Outcome string
+
+const (
+	Kept        Outcome = "kept"
+	Deleted     Outcome = "deleted"
+	WouldDelete Outcome = "would-delete" // dry run
+	Moved       Outcome = "moved"        // re-pointed during the run: kept
+	Gone        Outcome = "gone"         // deleted by someone else (or an earlier run)
+	Interrupted Outcome = "interrupted"  // not reached before SIGINT/SIGTERM
+	Failed      Outcome = "failed"
+)
+
+// ReasonPushedDuringRun keeps a tag that appeared after the inventory.
+const ReasonPushedDuringRun = "pushed-during-run"
+
+// TagResult is the decision and outcome for one tag.
+type TagResult struct {
+	Tag     string  `json:"tag"`
+	Digest  string  `json:"digest"`
+	Keep    bool    `json:"keep"`
+	Reason  string  `json:"reason"`
+	Detail  string  `json:"detail,omitempty"`
+	Action  string  `json:"action,omitempty"`
+	Outcome Outcome `json:"outcome"`
+	Error   string  `json:"error,omitempty"`
+}
+
+// Options control Execute.
+type Options struct {
+	Parallel int
+	DryRun   bool
+	Progress Progress
+	// RequestTimeout bounds each deletion once started; a stop signal lets
+	// deletions in flight finish within it.
+	RequestTimeout time.Duration
+}
+
+// Execute carries out the plan. It first lists the tags again, so that a
+// tag pushed since the inventory onto a digest the plan deletes turns that
+// deletion into untags; each tag is checked again right before it goes.
+// When ctx ends, deletions in flight finish and the rest are reported
+// interrupted: a later run completes the plan.
+func Execute(ctx context.Context, reg Registry, plan Plan, opts Options) ([]TagResult, error) {
+	results := newResults(plan)
+	if opts.DryRun {
+		for _, a := range plan.Actions {
+			for _, t := range a.Tags {
+				results.set(t, a.Kind, WouldDelete, nil)
+			}
+		}
+		return results.list(), nil
+	}
+	actions, err := guardNewTags(ctx, reg, plan, results, opts.Parallel)
+	if err != nil {
+		return results.list(), err
+	}
+	run := func(_ context.Context, i int) error {
+		// Requests in flight finish even when ctx ends mid-way.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opts.timeout())
+		defer cancel()
+		carryOut(rctx, reg, actions[i], results)
+		return nil
+	}
+	err = forEach(ctx, len(actions), opts.Parallel, progressOf(opts.Progress, "deleting", len(actions)), run)
+	results.interruptRest()
+	return results.list(), err
+}
+
+func (o Options) timeout() time.Duration {
+	if o.RequestTimeout > 0 {
+		return o.RequestTimeout
+	}
+	return 5 * time.Minute
+}
+
+// guardNewTags lists the tags again and keeps any new one; a new tag on a
+// digest the plan deletes turns that deletion into untags of the old tags.
+func guardNewTags(ctx context.Context, reg Registry, plan Plan, results *results, parallel int) ([]Action, error) {
+	tags, err := reg.Tags(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var fresh []string
+	for _, t := range tags {
+		if _, known := plan.Items[t]; !known {
+			fresh = append(fresh, t)
+		}
+	}
+	digests := make([]string, len(fresh))
+	err = forEach(ctx, len(fresh), parallel, func(int) {}, func(ctx context.Context, i int) error {
+		d, err := reg.Resolve(ctx, fresh[i])
+		if errors.Is(err, registryapi.ErrNotFound) {
+			return nil
+		}
+		digests[i] = d.Digest
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	touched := map[string]bool{}
+	for i, t := range fresh {
+		if digests[i] != "" {
+			touched[digests[i]] = true
+			results.add(TagResult{Tag: t, Digest: digests[i], Keep: true, Reason: ReasonPushedDuringRun, Outcome: Kept})
+		}
+	}
+	var actions []Action
+	for _, a := range plan.Actions {
+		if a.Kind == DeleteManifest && touched[a.Digest] {
+			for _, t := range a.Tags {
+				actions = append(actions, Action{Kind: Untag, Digest: a.Digest, Tags: []string{t}})
+			}
+			continue
+		}
+		actions = append(actions, a)
+	}
+	return actions, nil
+}
+
+func carryOut(ctx context.Context, reg Registry, a Action, r *results) {
+	if a.Kind == Untag {
+		o, err := outcomeOf(reg.Untag(ctx, a.Tags[0], a.Digest))
+		r.set(a.Tags[0], a.Kind, o, err)
+		return
+	}
+	// Every tag must still be on the digest; one that moved is no longer
+	// touched by the delete, one that is gone needs nothing.
+	var still []string
+	for _, t := range a.Tags {
+		d, err := reg.Resolve(ctx, t)
+		switch {
+		case errors.Is(err, registryapi.ErrNotFound):
+			r.set(t, a.Kind, Gone, nil)
+		case err != nil:
+			r.set(t, a.Kind, Failed, err)
+		case d.Digest != a.Digest:
+			r.set(t, a.Kind, Moved, nil)
+		default:
+			still = append(still, t)
+		}
+	}
+	if len(still) == 0 {
+		return
+	}
+	outcome, err := outcomeOf(reg.DeleteManifest(ctx, a.Digest))
+	for _, t := range still {
+		r.set(t, a.Kind, outcome, err)
+	}
+}
+
+func outcomeOf(err error) (Outcome, error) {
+	switch {
+	case err == nil:
+		return Deleted, nil
+	case errors.Is(err, registryapi.ErrTagMoved):
+		return Moved, nil
+	case errors.Is(err, registryapi.ErrNotFound):
+		return Gone, nil
+	default:
+		return Failed, err
+	}
+}
+
+// results collects TagResults concurrently.
+type results struct {
+	mu   sync.Mutex
+	tags map[string]*TagResult
+}
+
+func newResults(p Plan) *results {
+	r := &results{tags: make(map[string]*TagResult, len(p.Decisions))}
+	for _, d := range p.Decisions {
+		r.tags[d.Tag] = &TagResult{Tag: d.Tag, Digest: p.Items[d.Tag].Digest, Keep: d.Keep, Reason: d.Reason,
+			Detail: d.Detail, Outcome: Kept}
+	}
+	return r
+}
+
+func (r *results) add(t TagResult) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.tags[t.Tag] = &t
+}
+
+func (r *results) set(tag string, kind ActionKind, o Outcome, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	t := r.tags[tag]
+	t.Action, t.Outcome = string(kind), o
+	if err != nil {
+		t.Error = err.Error()
+	}
+	if o == Moved {
+		t.Keep = true
+	}
+}
+
+// interruptRest marks the deletions never reached.
+func (r *results) interruptRest() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, t := range r.tags {
+		if !t.Keep && t.Outcome == Kept {
+			t.Outcome = Interrupted
+		}
+	}
+}
+
+func (r *results) list() []TagResult {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]TagResult, 0, len(r.tags))
+	for _, t := range r.tags {
+		out = append(out, *t)
+	}
+	slices.SortFunc(out, func(a, b TagResult) int { return strings.Compare(a.Tag, b.Tag) })
+	return out
+}

@@ -1,0 +1,167 @@
+// Package cleanup plans and carries out the deletion of a repository's
+// stale tags so that nothing a policy keeps is ever lost: a digest that a
+// kept tag points to is never deleted (its other tags are untagged one by
+// one), children of kept indexes and referrers of kept images stay, and
+// every tag is checked again right before it goes.
+package cleanup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/docker-werf/docker-werf/internal/registryapi"
+)
+
+// Registry is what cleanup needs of a registry. registryapi.Client serves
+// the Docker Registry API; native APIs implement the same.
+type Registry interface {
+	Tags(ctx context.Context) ([]string, error)
+	Resolve(ctx context.Context, tag string) (registryapi.Descriptor, error)
+	Inspect(ctx context.Context, d registryapi.Descriptor) (registryapi.Image, error)
+	Untag(ctx context.Context, tag, expect string) error
+	DeleteManifest(ctx context.Context, digest string) error
+}
+
+// Item is one tag and what the policies need to know of its image.
+type Item struct {
+	Tag      string
+	Digest   string
+	Created  time.Time
+	Commit   string
+	IsIndex  bool
+	Children []string // digests of an index's manifests
+	Subject  string   // digest of the image this one refers to (OCI 1.1)
+}
+
+// Progress reports how far a phase is; it may be nil.
+type Progress func(phase string, done, total int)
+
+// Inventory lists every tag, resolves each to its digest and inspects each
+// distinct image once, with at most parallel requests in flight. A tag that
+// disappears while it is listed is left out: it is gone already.
+func Inventory(ctx context.Context, reg Registry, parallel int, progress Progress) ([]Item, error) {
+	tags, err := reg.Tags(ctx)
+	if err != nil {
+		return nil, err
+	}
+	descs := make([]registryapi.Descriptor, len(tags))
+	err = forEach(ctx, len(tags), parallel, progressOf(progress, "resolving tags", len(tags)), func(ctx context.Context, i int) error {
+		d, err := reg.Resolve(ctx, tags[i])
+		if errors.Is(err, registryapi.ErrNotFound) {
+			return nil
+		}
+		descs[i] = d
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	images, err := inspectAll(ctx, reg, descs, parallel, progress)
+	if err != nil {
+		return nil, err
+	}
+	items := make([]Item, 0, len(tags))
+	for i, tag := range tags {
+		if descs[i].Digest == "" {
+			continue
+		}
+		items = append(items, newItem(tag, images[descs[i].Digest]))
+	}
+	return items, nil
+}
+
+func inspectAll(ctx context.Context, reg Registry, descs []registryapi.Descriptor, parallel int, progress Progress) (map[string]registryapi.Image, error) {
+	var unique []registryapi.Descriptor
+	seen := map[string]bool{}
+	for _, d := range descs {
+		if d.Digest != "" && !seen[d.Digest] {
+			seen[d.Digest] = true
+			unique = append(unique, d)
+		}
+	}
+	images := make([]registryapi.Image, len(unique))
+	err := forEach(ctx, len(unique), parallel, progressOf(progress, "inspecting images", len(unique)), func(ctx context.Context, i int) error {
+		img, err := reg.Inspect(ctx, unique[i])
+		if err != nil {
+			return fmt.Errorf("inspecting %s: %w", unique[i].Digest, err)
+		}
+		images[i] = img
+		return nil
+	})
+	byDigest := make(map[string]registryapi.Image, len(unique))
+	for i, d := range unique {
+		images[i].Descriptor = d
+		byDigest[d.Digest] = images[i]
+	}
+	return byDigest, err
+}
+
+func newItem(tag string, img registryapi.Image) Item {
+	it := Item{Tag: tag, Digest: img.Digest, Created: img.Created, Commit: img.Revision, IsIndex: img.IsIndex}
+	for _, c := range img.Children {
+		it.Children = append(it.Children, c.Digest)
+	}
+	if img.Subject != nil {
+		it.Subject = img.Subject.Digest
+	}
+	return it
+}
+
+func progressOf(p Progress, phase string, total int) func(done int) {
+	if p == nil {
+		return func(int) {}
+	}
+	p(phase, 0, total)
+	return func(done int) { p(phase, done, total) }
+}
+
+// forEach runs fn for 0..n-1 with at most parallel calls at once and stops
+// at the first error.
+func forEach(parent context.Context, n, parallel int, done func(int), fn func(context.Context, int) error) error {
+	if parallel < 1 {
+		parallel = 1
+	}
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+	var (
+		mu       sync.Mutex
+		firstErr error
+		finished int
+		wg       sync.WaitGroup
+	)
+	next := make(chan int)
+	for range min(parallel, max(n, 1)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				err := fn(ctx, i)
+				mu.Lock()
+				finished++
+				done(finished)
+				if err != nil && firstErr == nil {
+					firstErr = err
+					cancel()
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+feed:
+	for i := range n {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	if firstErr != nil {
+		return firstErr
+	}
+	return parent.Err()
+}

@@ -1,0 +1,160 @@
+package cleanup
+
+import (
+	"slices"
+
+	"github.com/docker-werf/docker-werf/internal/policy"
+)
+
+// ActionKind is how a deletion is carried out.
+type ActionKind string
+
+const (
+	// Untag removes exactly one tag and leaves its manifest, because
+	// something that is kept still needs the manifest.
+	Untag ActionKind = "untag"
+	// DeleteManifest deletes a manifest by digest, and with it every tag on
+	// it: only when every one of those tags is to go.
+	DeleteManifest ActionKind = "delete-manifest"
+)
+
+// Action is one deletion.
+type Action struct {
+	Kind   ActionKind
+	Digest string
+	Tags   []string
+}
+
+// Plan is what a cleanup keeps and deletes.
+type Plan struct {
+	Items     map[string]Item
+	Decisions []policy.Decision
+	Actions   []Action
+}
+
+// Reasons the plan adds to the policy's.
+const (
+	ReasonReferrerOfKept    = "referrer-of-kept"
+	ReasonReferrerOfDeleted = "referrer-of-deleted"
+)
+
+// weakKeep are keep reasons that only mean "no rule deleted it": a referrer
+// kept for one of them follows its subject into deletion.
+var weakKeep = map[string]bool{"no-rule": true, "unknown-commit": true, "unknown-created": true,
+	"not-older-than": true, "referrer-unknown-subject": true}
+
+// MakePlan turns the policy's decisions into actions that never take a kept
+// tag down. By default every deleted tag is untagged on its own: a manifest
+// delete takes every tag on the digest, including one pushed onto it after
+// the last check (werf's content-based tags land on existing digests all the
+// time). With deleteManifests, a digest is deleted whole when every tag on
+// it goes and nothing kept needs it (a kept tag, a kept index's child, a kept
+// referrer's subject): one request instead of one per tag, for purge or for
+// registries nobody pushes to during the run.
+func MakePlan(items []Item, decisions []policy.Decision, deleteManifests bool) Plan {
+	p := Plan{Items: make(map[string]Item, len(items))}
+	for _, it := range items {
+		p.Items[it.Tag] = it
+	}
+	p.Decisions = followSubjects(p.Items, slices.Clone(decisions))
+	needed := neededDigests(p.Items, p.Decisions)
+	byDigest := map[string][]policy.Decision{}
+	for _, d := range p.Decisions {
+		dig := p.Items[d.Tag].Digest
+		byDigest[dig] = append(byDigest[dig], d)
+	}
+	for _, dig := range sortedKeys(byDigest) {
+		p.Actions = append(p.Actions, actionsFor(dig, byDigest[dig], needed[dig] || !deleteManifests)...)
+	}
+	return p
+}
+
+func actionsFor(digest string, ds []policy.Decision, untagOnly bool) []Action {
+	var gone []string
+	for _, d := range ds {
+		if !d.Keep {
+			gone = append(gone, d.Tag)
+		}
+	}
+	if len(gone) == 0 {
+		return nil
+	}
+	if !untagOnly && len(gone) == len(ds) {
+		return []Action{{Kind: DeleteManifest, Digest: digest, Tags: gone}}
+	}
+	actions := make([]Action, len(gone))
+	for i, tag := range gone {
+		actions[i] = Action{Kind: Untag, Digest: digest, Tags: []string{tag}}
+	}
+	return actions
+}
+
+// followSubjects keeps the referrers of kept images, and deletes those of
+// deleted images unless something stronger than "no rule applied" keeps them.
+func followSubjects(items map[string]Item, ds []policy.Decision) []policy.Decision {
+	keptDigest, deletedDigest := map[string]bool{}, map[string]bool{}
+	for _, d := range ds {
+		if items[d.Tag].Subject != "" {
+			continue
+		}
+		if d.Keep {
+			keptDigest[items[d.Tag].Digest] = true
+		} else {
+			deletedDigest[items[d.Tag].Digest] = true
+		}
+	}
+	for i, d := range ds {
+		subject := items[d.Tag].Subject
+		switch {
+		case subject == "":
+		case keptDigest[subject] && !d.Keep:
+			ds[i] = policy.Decision{Tag: d.Tag, Keep: true, Reason: ReasonReferrerOfKept, Detail: "refers to a kept image " + subject}
+		case deletedDigest[subject] && !keptDigest[subject] && (!d.Keep || weakKeep[d.Reason]):
+			ds[i] = policy.Decision{Tag: d.Tag, Keep: false, Reason: ReasonReferrerOfDeleted, Detail: "refers to a deleted image " + subject}
+		}
+	}
+	return ds
+}
+
+// neededDigests are the manifests something kept needs: those of kept tags,
+// every manifest a kept index lists (to any depth), and the subjects of kept
+// referrers.
+func neededDigests(items map[string]Item, ds []policy.Decision) map[string]bool {
+	children := map[string][]string{}
+	for _, it := range items {
+		if it.IsIndex {
+			children[it.Digest] = it.Children
+		}
+	}
+	needed := map[string]bool{}
+	var queue []string
+	add := func(d string) {
+		if d != "" && !needed[d] {
+			needed[d] = true
+			queue = append(queue, d)
+		}
+	}
+	for _, d := range ds {
+		if d.Keep {
+			add(items[d.Tag].Digest)
+			add(items[d.Tag].Subject)
+		}
+	}
+	for len(queue) > 0 {
+		d := queue[0]
+		queue = queue[1:]
+		for _, c := range children[d] {
+			add(c)
+		}
+	}
+	return needed
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
