@@ -133,3 +133,17 @@ func (p *Pusher) Tags(repo string) []string {
 	}
 	return tags
 }
+
+// Digest resolves ref to its digest.
+func (p *Pusher) Digest(ref string) string {
+	p.t.Helper()
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	desc, err := remote.Head(r, p.opts...)
+	if err != nil {
+		p.t.Fatalf("harness: %s: %v", ref, err)
+	}
+	return desc.Digest.String()
+}

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+
+	"github.com/docker-werf/docker-werf/internal/retry"
 )
 
 // The empty JSON blob ({}), the config of throw-away manifests.
@@ -326,7 +328,9 @@ func (c *Client) ensureEmptyConfig(ctx context.Context, hc *http.Client) error {
 		return c.responseError(op, true, resp)
 	}
 	discard(resp)
-	resp, err = c.send(ctx, hc, http.MethodPost, c.url("/blobs/uploads/"), nil, nil)
+	// Starting an upload session twice only leaves one for the registry to
+	// expire, so a 429 or 503 here is waited out like any other.
+	resp, err = c.send(retry.Idempotent(ctx), hc, http.MethodPost, c.url("/blobs/uploads/"), nil, nil)
 	if err != nil {
 		return fmt.Errorf("registryapi: %s %s: %w", op, c.repo.Name(), err)
 	}

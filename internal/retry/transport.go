@@ -321,13 +321,24 @@ func sleepContext(ctx context.Context, d time.Duration) error {
 	}
 }
 
+type idempotentKey struct{}
+
+// Idempotent marks the requests made with ctx as safe to send again although
+// their method (POST, PATCH) is not in general: starting a blob upload
+// session, say, whose abandoned sessions the registry expires.
+func Idempotent(ctx context.Context) context.Context {
+	return context.WithValue(ctx, idempotentKey{}, true)
+}
+
 // replayable reports whether req may be sent again: its method is safe to
-// repeat and its body, if any, can be recreated.
+// repeat (or its context says it is) and its body, if any, can be recreated.
 func replayable(req *http.Request) bool {
 	switch req.Method {
 	case "", http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodPut, http.MethodDelete:
 	default:
-		return false
+		if marked, _ := req.Context().Value(idempotentKey{}).(bool); !marked {
+			return false
+		}
 	}
 	return req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
 }

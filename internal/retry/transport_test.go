@@ -928,3 +928,33 @@ func BenchmarkLoopback(b *testing.B) {
 		})
 	}
 }
+
+func TestIdempotentPostIsRetried(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			w.WriteHeader(http.StatusTooManyRequests)
+			return
+		}
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer srv.Close()
+	tr := retry.NewTransport(nil, retry.WithBackoff(time.Millisecond, time.Millisecond))
+	for _, tc := range []struct {
+		ctx   context.Context
+		want  int
+		calls int32
+	}{
+		{context.Background(), http.StatusTooManyRequests, 1},
+		{retry.Idempotent(context.Background()), http.StatusAccepted, 2},
+	} {
+		calls.Store(0)
+		req, err := http.NewRequestWithContext(tc.ctx, http.MethodPost, srv.URL+"/v2/r/blobs/uploads/", nil)
+		assert.NilError(t, err)
+		resp, err := tr.RoundTrip(req)
+		assert.NilError(t, err)
+		resp.Body.Close()
+		assert.Check(t, is.Equal(resp.StatusCode, tc.want))
+		assert.Check(t, is.Equal(calls.Load(), tc.calls))
+	}
+}
