@@ -47,7 +47,7 @@ func runCleanup(ctx context.Context, dockerCLI command.Cli, opts cleanupOptions,
 	if err != nil {
 		return err
 	}
-	plan := cleanup.MakePlan(items, decisions, opts.deleteManifests)
+	plan := cleanup.MakePlan(items, decisions, cleanup.PlanOptions{DeleteManifests: opts.deleteManifests})
 	return carryOutPlan(ctx, reg, plan, opts.dryRun, opts.connection.parallel, out)
 }
 

@@ -76,7 +76,7 @@ func runPurge(ctx context.Context, dockerCLI command.Cli, opts purgeOptions) err
 	}
 	// Everything goes: deleting each manifest whole is one request for all
 	// its tags.
-	return carryOutPlan(ctx, reg, cleanup.MakePlan(items, decisions, true), opts.dryRun, opts.connection.parallel, out)
+	return carryOutPlan(ctx, reg, cleanup.MakePlan(items, decisions, cleanup.PlanOptions{DeleteManifests: true}), opts.dryRun, opts.connection.parallel, out)
 }
 
 func confirmPurge(dockerCLI command.Cli, repo string, n int) error {

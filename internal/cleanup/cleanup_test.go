@@ -121,7 +121,7 @@ func runWith(t *testing.T, f *fakeRegistry, keep []string, opts Options, deleteM
 	ctx := context.Background()
 	items, err := Inventory(ctx, f, 4, nil)
 	assert.NilError(t, err)
-	plan := MakePlan(items, decide(keep...)(items), deleteManifests)
+	plan := MakePlan(items, decide(keep...)(items), PlanOptions{DeleteManifests: deleteManifests})
 	if opts.Parallel == 0 {
 		opts.Parallel = 4
 	}
@@ -177,7 +177,7 @@ func TestTagPushedDuringRunIsKept(t *testing.T) {
 	ctx := context.Background()
 	items, err := Inventory(ctx, f, 2, nil)
 	assert.NilError(t, err)
-	plan := MakePlan(items, decide("keep")(items), true)
+	plan := MakePlan(items, decide("keep")(items), PlanOptions{DeleteManifests: true})
 	assert.Check(t, is.Equal(plan.Actions[0].Kind, DeleteManifest))
 	f.tags["fresh"] = "sha256:1" // pushed after the inventory, onto a digest the plan deletes
 	res, err := Execute(ctx, f, plan, Options{Parallel: 2})
@@ -218,7 +218,7 @@ func TestInterruptedRunIsFinishedByARerun(t *testing.T) {
 	}
 	items, err := Inventory(ctx, f, 1, nil)
 	assert.NilError(t, err)
-	res, err := Execute(ctx, f, MakePlan(items, decide("keep")(items), true), Options{Parallel: 1})
+	res, err := Execute(ctx, f, MakePlan(items, decide("keep")(items), PlanOptions{DeleteManifests: true}), Options{Parallel: 1})
 	assert.ErrorIs(t, err, context.Canceled)
 	interrupted := 0
 	for _, r := range res {
@@ -263,4 +263,17 @@ func TestPushOntoDeletedDigestDuringDeletes(t *testing.T) {
 	}
 	runWith(t, f, []string{"keep"}, Options{Parallel: 1}, false)
 	assert.Check(t, is.DeepEqual(f.remaining(), []string{"keep", "rebuilt"}))
+}
+
+func TestCannotUntagKeepsWholeImages(t *testing.T) {
+	f := newFake(map[string]string{"a": "sha256:1", "b": "sha256:1", "c": "sha256:2", "d": "sha256:2"})
+	ctx := context.Background()
+	items, err := Inventory(ctx, f, 2, nil)
+	assert.NilError(t, err)
+	plan := MakePlan(items, decide("a")(items), PlanOptions{CannotUntag: true})
+	res, err := Execute(ctx, f, plan, Options{Parallel: 2})
+	assert.NilError(t, err)
+	assert.Check(t, is.DeepEqual(f.remaining(), []string{"a", "b"}))
+	assert.Check(t, is.Equal(byTag(res)["b"].Reason, ReasonCannotUntag))
+	assert.Check(t, is.DeepEqual(f.writes, []string{"delete sha256:2"}))
 }

@@ -43,6 +43,20 @@ const (
 var weakKeep = map[string]bool{"no-rule": true, "unknown-commit": true, "unknown-created": true,
 	"not-older-than": true, "referrer-unknown-subject": true}
 
+// PlanOptions say how the registry deletes.
+type PlanOptions struct {
+	// DeleteManifests deletes a digest whole when every tag on it goes.
+	DeleteManifests bool
+	// CannotUntag is for registries that delete whole images only (GitHub
+	// Packages deletes package versions): a tag whose image keeps another
+	// tag cannot go, and is kept with ReasonCannotUntag.
+	CannotUntag bool
+}
+
+// ReasonCannotUntag keeps a tag the registry cannot remove without
+// removing a kept tag of the same image.
+const ReasonCannotUntag = "cannot-untag"
+
 // MakePlan turns the policy's decisions into actions that never take a kept
 // tag down. By default every deleted tag is untagged on its own: a manifest
 // delete takes every tag on the digest, including one pushed onto it after
@@ -51,12 +65,15 @@ var weakKeep = map[string]bool{"no-rule": true, "unknown-commit": true, "unknown
 // it goes and nothing kept needs it (a kept tag, a kept index's child, a kept
 // referrer's subject): one request instead of one per tag, for purge or for
 // registries nobody pushes to during the run.
-func MakePlan(items []Item, decisions []policy.Decision, deleteManifests bool) Plan {
+func MakePlan(items []Item, decisions []policy.Decision, opts PlanOptions) Plan {
 	p := Plan{Items: make(map[string]Item, len(items))}
 	for _, it := range items {
 		p.Items[it.Tag] = it
 	}
 	p.Decisions = followSubjects(p.Items, slices.Clone(decisions))
+	if opts.CannotUntag {
+		p.Decisions = keepWholeImages(p.Items, p.Decisions)
+	}
 	needed := neededDigests(p.Items, p.Decisions)
 	byDigest := map[string][]policy.Decision{}
 	for _, d := range p.Decisions {
@@ -64,7 +81,8 @@ func MakePlan(items []Item, decisions []policy.Decision, deleteManifests bool) P
 		byDigest[dig] = append(byDigest[dig], d)
 	}
 	for _, dig := range sortedKeys(byDigest) {
-		p.Actions = append(p.Actions, actionsFor(dig, byDigest[dig], needed[dig] || !deleteManifests)...)
+		untagOnly := !opts.CannotUntag && (needed[dig] || !opts.DeleteManifests)
+		p.Actions = append(p.Actions, actionsFor(dig, byDigest[dig], untagOnly)...)
 	}
 	return p
 }
@@ -87,6 +105,19 @@ func actionsFor(digest string, ds []policy.Decision, untagOnly bool) []Action {
 		actions[i] = Action{Kind: Untag, Digest: digest, Tags: []string{tag}}
 	}
 	return actions
+}
+
+// keepWholeImages keeps every tag of an image that keeps one tag, or that
+// something kept needs, for registries that cannot untag.
+func keepWholeImages(items map[string]Item, ds []policy.Decision) []policy.Decision {
+	needed := neededDigests(items, ds)
+	for i, d := range ds {
+		if !d.Keep && needed[items[d.Tag].Digest] {
+			ds[i] = policy.Decision{Tag: d.Tag, Keep: true, Reason: ReasonCannotUntag,
+				Detail: "the registry cannot remove this tag without removing the image a kept tag needs (" + d.Reason + ")"}
+		}
+	}
+	return ds
 }
 
 // followSubjects keeps the referrers of kept images, and deletes those of
