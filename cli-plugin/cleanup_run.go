@@ -24,15 +24,15 @@ import (
 )
 
 func runCleanup(ctx context.Context, dockerCLI command.Cli, opts cleanupOptions, fs *pflag.FlagSet) error {
+	reg, repo, err := openRegistry(dockerCLI, opts.repo, opts.registry, opts.connection)
+	if err != nil {
+		return err
+	}
 	cfg, gitRepo, err := policyConfig(opts, fs, dockerCLI.Err())
 	if errors.Is(err, errCleanupDisabled) {
 		fmt.Fprintln(dockerCLI.Err(), "Nothing to do:", err)
 		return nil
 	}
-	if err != nil {
-		return err
-	}
-	reg, repo, err := openRegistry(dockerCLI, opts.repo, opts.registry, opts.connection)
 	if err != nil {
 		return err
 	}
