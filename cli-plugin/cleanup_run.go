@@ -39,7 +39,12 @@ func runCleanup(ctx context.Context, dockerCLI command.Cli, opts cleanupOptions,
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	out := newCleanupOutput(dockerCLI, repo, opts.format, opts.report, opts.dryRun)
-	items, err := cleanup.Inventory(ctx, reg, opts.connection.parallel, out.progress)
+	inv := cleanup.InventoryOptions{Parallel: opts.connection.parallel, Progress: out.progress,
+		ResolveAll: opts.deleteManifests}
+	if cfg.TagFilter != nil {
+		inv.InScope = cfg.TagFilter.MatchString
+	}
+	items, err := cleanup.InventoryOf(ctx, reg, inv)
 	if err != nil {
 		return fmt.Errorf("reading %s: %w", repo, err)
 	}

@@ -3,6 +3,7 @@ package cleanup
 import (
 	"context"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -276,4 +277,34 @@ func TestCannotUntagKeepsWholeImages(t *testing.T) {
 	assert.Check(t, is.DeepEqual(f.remaining(), []string{"a", "b"}))
 	assert.Check(t, is.Equal(byTag(res)["b"].Reason, ReasonCannotUntag))
 	assert.Check(t, is.DeepEqual(f.writes, []string{"delete sha256:2"}))
+}
+
+func TestInventoryInScopeReadsOnlyWhatItNeeds(t *testing.T) {
+	f := newFake(map[string]string{"old-1": "sha256:1", "keep-1": "sha256:2", "old-2": "sha256:3"})
+	resolved := map[string]bool{}
+	counting := &countingRegistry{fakeRegistry: f, resolved: resolved}
+	items, err := InventoryOf(context.Background(), counting, InventoryOptions{Parallel: 1,
+		InScope: func(tag string) bool { return strings.HasPrefix(tag, "old-") }})
+	assert.NilError(t, err)
+	assert.Check(t, is.Len(items, 3))
+	assert.Check(t, is.DeepEqual(resolved, map[string]bool{"old-1": true, "old-2": true}))
+
+	clear(resolved)
+	_, err = InventoryOf(context.Background(), counting, InventoryOptions{Parallel: 1, ResolveAll: true,
+		InScope: func(tag string) bool { return strings.HasPrefix(tag, "old-") }})
+	assert.NilError(t, err)
+	assert.Check(t, is.Len(resolved, 3))
+}
+
+type countingRegistry struct {
+	*fakeRegistry
+	mu       sync.Mutex
+	resolved map[string]bool
+}
+
+func (c *countingRegistry) Resolve(ctx context.Context, tag string) (registryapi.Descriptor, error) {
+	c.mu.Lock()
+	c.resolved[tag] = true
+	c.mu.Unlock()
+	return c.fakeRegistry.Resolve(ctx, tag)
 }

@@ -43,12 +43,40 @@ type Progress func(phase string, done, total int)
 // distinct image once, with at most parallel requests in flight. A tag that
 // disappears while it is listed is left out: it is gone already.
 func Inventory(ctx context.Context, reg Registry, parallel int, progress Progress) ([]Item, error) {
+	return InventoryOf(ctx, reg, InventoryOptions{Parallel: parallel, Progress: progress})
+}
+
+// InventoryOptions narrow an inventory to what a plan needs.
+type InventoryOptions struct {
+	Parallel int
+	Progress Progress
+	// InScope, when set, says which tags cleanup may delete (--tag-filter).
+	// The others are kept whatever happens, so their images are not read;
+	// they are not even resolved unless ResolveAll.
+	InScope func(tag string) bool
+	// ResolveAll resolves out-of-scope tags too: deleting a manifest whole
+	// (or a whole image, where the registry cannot untag) must know every
+	// tag on it.
+	ResolveAll bool
+}
+
+// InventoryOf is Inventory with options. Items of out-of-scope tags that
+// were not resolved have no digest.
+func InventoryOf(ctx context.Context, reg Registry, opts InventoryOptions) ([]Item, error) {
 	tags, err := reg.Tags(ctx)
 	if err != nil {
 		return nil, err
 	}
+	inScope := func(tag string) bool { return opts.InScope == nil || opts.InScope(tag) }
+	var toResolve []int
+	for i, tag := range tags {
+		if opts.ResolveAll || inScope(tag) {
+			toResolve = append(toResolve, i)
+		}
+	}
 	descs := make([]registryapi.Descriptor, len(tags))
-	err = forEach(ctx, len(tags), parallel, progressOf(progress, "resolving tags", len(tags)), func(ctx context.Context, i int) error {
+	err = forEach(ctx, len(toResolve), opts.Parallel, progressOf(opts.Progress, "resolving tags", len(toResolve)), func(ctx context.Context, j int) error {
+		i := toResolve[j]
 		d, err := reg.Resolve(ctx, tags[i])
 		if errors.Is(err, registryapi.ErrNotFound) {
 			return nil
@@ -59,16 +87,24 @@ func Inventory(ctx context.Context, reg Registry, parallel int, progress Progres
 	if err != nil {
 		return nil, err
 	}
-	images, err := inspectAll(ctx, reg, descs, parallel, progress)
+	var wanted []registryapi.Descriptor
+	for i, tag := range tags {
+		if inScope(tag) {
+			wanted = append(wanted, descs[i])
+		}
+	}
+	images, err := inspectAll(ctx, reg, wanted, opts.Parallel, opts.Progress)
 	if err != nil {
 		return nil, err
 	}
 	items := make([]Item, 0, len(tags))
 	for i, tag := range tags {
-		if descs[i].Digest == "" {
-			continue
+		switch {
+		case !inScope(tag):
+			items = append(items, Item{Tag: tag, Digest: descs[i].Digest})
+		case descs[i].Digest != "":
+			items = append(items, newItem(tag, images[descs[i].Digest]))
 		}
-		items = append(items, newItem(tag, images[descs[i].Digest]))
 	}
 	return items, nil
 }
