@@ -82,7 +82,7 @@ func summarize(rs []cleanup.TagResult) summary {
 			s.Deleted++
 		case cleanup.WouldDelete:
 			s.WouldDelete++
-		case cleanup.Moved:
+		case cleanup.Moved, cleanup.Protected:
 			s.Skipped++
 		case cleanup.Failed:
 			s.Failed++
@@ -158,7 +158,7 @@ func printSummary(w io.Writer, r cleanupReport) {
 	if r.DryRun {
 		deleted = fmt.Sprintf("would delete %d (dry run: nothing was deleted)", s.WouldDelete)
 	}
-	fmt.Fprintf(w, "\n%s: kept %d (%s), %s, skipped %d (moved during the run), failed %d",
+	fmt.Fprintf(w, "\n%s: kept %d (%s), %s, skipped %d (moved during the run, or protected by the registry), failed %d",
 		r.Repository, kept, strings.Join(reasons, ", "), deleted, s.Skipped, s.Failed)
 	if s.Interrupted > 0 {
 		fmt.Fprintf(w, ", interrupted %d", s.Interrupted)

@@ -21,8 +21,15 @@ const (
 	Moved       Outcome = "moved"        // re-pointed during the run: kept
 	Gone        Outcome = "gone"         // deleted by someone else (or an earlier run)
 	Interrupted Outcome = "interrupted"  // not reached before SIGINT/SIGTERM
+	Protected   Outcome = "protected"    // the registry refuses: immutable, locked, in use; kept
 	Failed      Outcome = "failed"
 )
+
+// ErrProtected is what a backend returns (wrapped, with the registry's
+// reason) when the registry refuses to delete a tag it protects: an
+// immutable or locked tag, or an image a manifest list still needs. The tag
+// is kept and reported, not counted as a failure.
+var ErrProtected = errors.New("the registry protects this tag")
 
 // ReasonPushedDuringRun keeps a tag that appeared after the inventory.
 const ReasonPushedDuringRun = "pushed-during-run"
@@ -171,6 +178,8 @@ func outcomeOf(err error) (Outcome, error) {
 		return Moved, nil
 	case errors.Is(err, registryapi.ErrNotFound):
 		return Gone, nil
+	case errors.Is(err, ErrProtected):
+		return Protected, err
 	default:
 		return Failed, err
 	}
@@ -205,7 +214,7 @@ func (r *results) set(tag string, kind ActionKind, o Outcome, err error) {
 	if err != nil {
 		t.Error = err.Error()
 	}
-	if o == Moved {
+	if o == Moved || o == Protected {
 		t.Keep = true
 	}
 }

@@ -1,0 +1,441 @@
+package dockerhub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/docker-werf/docker-werf/internal/registryapi"
+)
+
+// hubTag is a tag as the Hub API describes it (fields cleanup does not use
+// are left out).
+type hubTag struct {
+	Name          string     `json:"name"`
+	Digest        string     `json:"digest"`
+	MediaType     string     `json:"media_type"`
+	LastUpdated   string     `json:"last_updated"`
+	TagLastPushed string     `json:"tag_last_pushed"`
+	TagStatus     string     `json:"tag_status"`
+	Images        []hubImage `json:"images"`
+}
+
+type hubImage struct {
+	Architecture string  `json:"architecture"`
+	OS           string  `json:"os"`
+	Variant      *string `json:"variant"`
+	Digest       string  `json:"digest"`
+	LastPushed   string  `json:"last_pushed"`
+}
+
+type tagPage struct {
+	Count   int      `json:"count"`
+	Next    *string  `json:"next"`
+	Results []hubTag `json:"results"`
+}
+
+var (
+	tagRe    = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+	digestRe = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
+)
+
+func checkTag(tag string) error {
+	if !tagRe.MatchString(tag) {
+		return fmt.Errorf("dockerhub: invalid tag %q", tag)
+	}
+	return nil
+}
+
+func checkDigest(d string) error {
+	if !digestRe.MatchString(d) {
+		return fmt.Errorf("dockerhub: invalid digest %q", d)
+	}
+	return nil
+}
+
+// updated is when the tag was last pushed or moved.
+func (t hubTag) updated() time.Time {
+	for _, s := range []string{t.LastUpdated, t.TagLastPushed} {
+		if ts, err := time.Parse(time.RFC3339Nano, s); err == nil {
+			return ts
+		}
+	}
+	return time.Time{}
+}
+
+// digest is the manifest the tag points to: Hub's top-level digest, or for
+// a single-platform tag without one, its image's digest.
+func (t hubTag) digest() string {
+	if t.Digest != "" {
+		return t.Digest
+	}
+	if len(t.Images) == 1 {
+		return t.Images[0].Digest
+	}
+	return ""
+}
+
+// Tags lists every tag of the repository, following the Hub API's "next"
+// links to the end (same scheme and host only). Inactive tags (not pushed or
+// pulled for a month) are tags like any other.
+func (c *Client) Tags(ctx context.Context) ([]string, error) {
+	tags, err := c.list(ctx, "listing tags of")
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(tags))
+	for i, t := range tags {
+		names[i] = t.Name
+	}
+	return names, nil
+}
+
+// list reads every page of the tag listing and remembers it.
+func (c *Client) list(ctx context.Context, op string) ([]hubTag, error) {
+	q := url.Values{"page": {"1"}, "page_size": {strconv.Itoa(c.pageSize)}}
+	next := c.endpoint(c.namespacesPath("/tags") + "?" + q.Encode())
+	var tags []hubTag
+	seenTag := map[string]bool{}
+	seenURL := map[string]bool{}
+	for page := 0; next != ""; page++ {
+		if seenURL[next] || page >= maxPages {
+			return nil, fmt.Errorf("dockerhub: %s %s: pagination does not end (at page %d)", op, c.name, page+1)
+		}
+		seenURL[next] = true
+		var p tagPage
+		if err := c.getJSON(ctx, op, next, false, &p); err != nil {
+			var e *Error
+			if errors.As(err, &e) && e.StatusCode == http.StatusNotFound {
+				if page == 0 {
+					e.hint = "the repository does not exist, or the credentials cannot see it"
+				} else {
+					e.hint = "a page of the tag list vanished while it was read (tags were deleted meanwhile); run again"
+				}
+			}
+			return nil, err
+		}
+		for _, t := range p.Results {
+			if t.Name == "" || seenTag[t.Name] {
+				continue // pages shift when tags are pushed during the listing
+			}
+			seenTag[t.Name] = true
+			tags = append(tags, t)
+		}
+		cur := next
+		next = ""
+		if p.Next != nil && *p.Next != "" {
+			u, err := c.nextURL(cur, *p.Next)
+			if err != nil {
+				return nil, fmt.Errorf("dockerhub: %s %s: %w", op, c.name, err)
+			}
+			next = u
+		}
+	}
+	c.remember(tags)
+	return tags, nil
+}
+
+// nextURL checks a "next" link: it must stay on the API's scheme and host,
+// for the token goes with it.
+func (c *Client) nextURL(cur, next string) (string, error) {
+	base, err := url.Parse(cur)
+	if err != nil {
+		return "", err
+	}
+	u, err := base.Parse(next)
+	if err != nil {
+		return "", fmt.Errorf("invalid next page link: %w", err)
+	}
+	if u.Scheme != c.base.Scheme || u.Host != c.base.Host || u.User != nil {
+		return "", fmt.Errorf("refusing to follow the next page link to %s://%s: not the API host %s", u.Scheme, u.Host, c.base.Host)
+	}
+	u.Fragment = ""
+	return u.String(), nil
+}
+
+// remember replaces what the client knows from a complete listing.
+func (c *Client) remember(tags []hubTag) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.listed = make(map[string]hubTag, len(tags))
+	c.digests = map[string]*digestInfo{}
+	c.listedAt = c.now()
+	for _, t := range tags {
+		c.listed[t.Name] = t
+		c.noteLocked(t)
+	}
+}
+
+// rememberOne updates what the client knows of one tag.
+func (c *Client) rememberOne(t hubTag) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.forgetLocked(t.Name)
+	c.noteLocked(t)
+}
+
+// forget drops a tag that is gone.
+func (c *Client) forget(tag string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.forgetLocked(tag)
+}
+
+func (c *Client) forgetLocked(tag string) {
+	delete(c.listed, tag)
+	for _, d := range c.digests {
+		delete(d.times, tag)
+	}
+}
+
+func (c *Client) noteLocked(t hubTag) {
+	dig := t.digest()
+	if dig == "" {
+		return
+	}
+	if c.digests == nil {
+		c.digests = map[string]*digestInfo{}
+	}
+	d := c.digests[dig]
+	if d == nil {
+		d = &digestInfo{times: map[string]time.Time{}}
+		c.digests[dig] = d
+	}
+	if t.MediaType != "" {
+		d.mediaType = t.MediaType
+	}
+	if len(t.Images) > 0 {
+		d.images = t.Images
+	}
+	d.times[t.Name] = t.updated()
+}
+
+// takeListed returns the last listing's entry for tag if the listing is
+// recent enough, once: a second Resolve of the same tag asks the API.
+func (c *Client) takeListed(tag string) (hubTag, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t, ok := c.listed[tag]
+	if !ok || c.now().Sub(c.listedAt) > c.maxAge {
+		return hubTag{}, false
+	}
+	delete(c.listed, tag)
+	return t, true
+}
+
+// getTag fetches one tag: GET /v2/namespaces/{ns}/repositories/{repo}/tags/{tag}.
+func (c *Client) getTag(ctx context.Context, op, tag string, write bool) (hubTag, error) {
+	var t hubTag
+	err := c.getJSON(ctx, op, c.endpoint(c.namespacesPath("/tags/"+url.PathEscape(tag))), write, &t)
+	if err != nil {
+		if errors.Is(err, registryapi.ErrNotFound) {
+			c.forget(tag)
+		}
+		return hubTag{}, err
+	}
+	if t.Name != tag {
+		return hubTag{}, fmt.Errorf("dockerhub: %s %s: asked for tag %s, the Hub API described %q", op, c.name, tag, t.Name)
+	}
+	c.rememberOne(t)
+	return t, nil
+}
+
+// Resolve returns the descriptor a tag points to. Right after a listing it
+// answers from the listing; otherwise it asks the Hub API. A missing tag
+// gives an error wrapping registryapi.ErrNotFound.
+func (c *Client) Resolve(ctx context.Context, tag string) (registryapi.Descriptor, error) {
+	if err := checkTag(tag); err != nil {
+		return registryapi.Descriptor{}, err
+	}
+	op := "resolving tag " + tag + " of"
+	t, ok := c.takeListed(tag)
+	if !ok {
+		var err error
+		if t, err = c.getTag(ctx, op, tag, false); err != nil {
+			return registryapi.Descriptor{}, err
+		}
+	}
+	return c.descriptor(ctx, op, t)
+}
+
+func (c *Client) descriptor(ctx context.Context, op string, t hubTag) (registryapi.Descriptor, error) {
+	d := registryapi.Descriptor{Digest: t.digest(), MediaType: t.MediaType}
+	if d.Digest == "" {
+		if c.api == nil {
+			return registryapi.Descriptor{}, fmt.Errorf("dockerhub: %s %s: the Hub API gives no digest for the tag "+
+				"(and no registry API client is set to ask the registry)", op, c.name)
+		}
+		rd, err := c.api.Resolve(ctx, t.Name)
+		if err != nil {
+			return registryapi.Descriptor{}, fmt.Errorf("dockerhub: %s %s: the Hub API gives no digest; asking the registry: %w", op, c.name, err)
+		}
+		d = rd
+		t.Digest = rd.Digest
+		c.rememberOne(t)
+	}
+	if err := checkDigest(d.Digest); err != nil {
+		return registryapi.Descriptor{}, fmt.Errorf("dockerhub: %s %s: %w", op, c.name, err)
+	}
+	return d, nil
+}
+
+// Inspect describes the image d points to. Created is the earliest
+// last_updated among the image's tags as the Hub API last listed them (the
+// time the image was pushed, or first tagged). With a registry API client
+// (WithRegistryAPI) the rest comes from the manifest and image config;
+// without one, IsIndex and Children come from the Hub API's media type and
+// per-platform images, and Revision stays empty.
+func (c *Client) Inspect(ctx context.Context, d registryapi.Descriptor) (registryapi.Image, error) {
+	if err := checkDigest(d.Digest); err != nil {
+		return registryapi.Image{}, err
+	}
+	info, created := c.digestInfo(d.Digest)
+	var img registryapi.Image
+	if c.api != nil {
+		var err error
+		if img, err = c.api.Inspect(ctx, d); err != nil {
+			return registryapi.Image{}, fmt.Errorf("dockerhub: inspecting %s in %s: %w", d.Digest, c.name, err)
+		}
+	} else {
+		img.Descriptor = d
+		if img.MediaType == "" {
+			img.MediaType = info.mediaType
+		}
+		if isIndexType(img.MediaType) || len(info.images) > 1 {
+			img.IsIndex = true
+			for _, im := range info.images {
+				if im.Digest == "" {
+					continue
+				}
+				p := im.OS + "/" + im.Architecture
+				if im.Variant != nil && *im.Variant != "" {
+					p += "/" + *im.Variant
+				}
+				img.Children = append(img.Children, registryapi.Descriptor{Digest: im.Digest, Platform: p})
+			}
+		}
+	}
+	if img.Digest == "" {
+		img.Descriptor = d
+	}
+	if !created.IsZero() {
+		img.Created = created
+	}
+	return img, nil
+}
+
+func isIndexType(mt string) bool {
+	return mt == registryapi.MediaTypeOCIIndex || mt == registryapi.MediaTypeDockerList
+}
+
+// digestInfo returns what the Hub API said of a digest and the earliest
+// time among its tags.
+func (c *Client) digestInfo(dig string) (digestInfo, time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d := c.digests[dig]
+	if d == nil {
+		return digestInfo{}, time.Time{}
+	}
+	var created time.Time
+	for _, ts := range d.times {
+		if !ts.IsZero() && (created.IsZero() || ts.Before(created)) {
+			created = ts
+		}
+	}
+	return digestInfo{mediaType: d.mediaType, images: slices.Clone(d.images)}, created
+}
+
+// Untag removes exactly one tag, and only if it still points to expect: it
+// fetches the tag (a tag pointing elsewhere gives an error wrapping
+// registryapi.ErrTagMoved, a missing one registryapi.ErrNotFound), then
+// DELETEs it through the Hub tag API. The manifest and its other tags stay.
+// The Hub API has no conditional delete: a push to the tag between the two
+// requests is lost. An immutable tag gives ErrTagImmutable.
+func (c *Client) Untag(ctx context.Context, tag, expect string) error {
+	if err := checkTag(tag); err != nil {
+		return err
+	}
+	if err := checkDigest(expect); err != nil {
+		return err
+	}
+	op := "untag " + tag + " of"
+	t, err := c.getTag(ctx, op, tag, false)
+	if err != nil {
+		return err
+	}
+	d, err := c.descriptor(ctx, op, t)
+	if err != nil {
+		return err
+	}
+	if d.Digest != expect {
+		return fmt.Errorf("dockerhub: %s %s: %w: it points to %s now, not %s", op, c.name, registryapi.ErrTagMoved, d.Digest, expect)
+	}
+	return c.deleteTag(ctx, op, tag)
+}
+
+// deleteTag sends DELETE /v2/repositories/{ns}/{repo}/tags/{tag}/.
+func (c *Client) deleteTag(ctx context.Context, op, tag string) error {
+	u := c.endpoint("/v2/repositories/" + url.PathEscape(c.namespace) + "/" + url.PathEscape(c.repo) + "/tags/" +
+		url.PathEscape(tag) + "/")
+	resp, err := c.do(ctx, op, http.MethodDelete, u)
+	if err != nil {
+		return err
+	}
+	switch resp.StatusCode {
+	case http.StatusOK, http.StatusAccepted, http.StatusNoContent:
+		discard(resp)
+		c.forget(tag)
+		return nil
+	}
+	e := c.responseError(op, true, resp)
+	if e.StatusCode == http.StatusNotFound {
+		c.forget(tag)
+	}
+	return e
+}
+
+// DeleteManifest removes every tag that points to digest, as a digest
+// delete does on other registries (Docker Hub's registry API refuses to
+// delete tagged manifests): it lists the tags afresh and deletes each one on
+// the digest through the Hub tag API. No tag on the digest gives an error
+// wrapping registryapi.ErrNotFound. A tag pushed onto the digest during the
+// run goes too: use it only when every tag on the digest is to go.
+func (c *Client) DeleteManifest(ctx context.Context, digest string) error {
+	if err := checkDigest(digest); err != nil {
+		return err
+	}
+	op := "delete manifest " + digest + " from"
+	tags, err := c.list(ctx, op)
+	if err != nil {
+		return err
+	}
+	var on []string
+	for _, t := range tags {
+		if t.digest() == digest {
+			on = append(on, t.Name)
+		}
+	}
+	if len(on) == 0 {
+		return fmt.Errorf("dockerhub: %s %s: %w: no tag points to it", op, c.name, registryapi.ErrNotFound)
+	}
+	var errs []error
+	for _, tag := range on {
+		err := c.deleteTag(ctx, op+" (tag "+tag+")", tag)
+		if err != nil && !errors.Is(err, registryapi.ErrNotFound) {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("dockerhub: %s %s: %d of its %d tags (%s) were not deleted: %w", op, c.name, len(errs),
+			len(on), strings.Join(on, ", "), errors.Join(errs...))
+	}
+	return nil
+}

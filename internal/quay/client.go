@@ -1,0 +1,429 @@
+// Package quay is the cleanup backend for Quay (quay.io and Red Hat Quay).
+// It lists and removes tags through the Quay API (registry-apis.md §3.4),
+// authenticated with an OAuth2 access token (--repo-quay-token):
+//
+//   - tags with the manifest they point to and when they started to:
+//     GET /api/v1/repository/{ns}/{repo}/tag/?onlyActiveTags=true&limit=N&page=P,
+//     following has_additional to the end; one tag: the same with
+//     specificTag=<tag>. Without onlyActiveTags Quay lists the tag history
+//     too; expired tags (end_ts in the past) are never live tags;
+//   - removing one tag: DELETE /api/v1/repository/{ns}/{repo}/tag/{tag}
+//     (204). The manifest and its other tags stay; the deleted tag can be
+//     restored during the repository's time-machine window.
+//
+// Immutable tags are refused by Quay (409) and reported with
+// ErrTagImmutable without being deleted.
+package quay
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/docker-werf/docker-werf/internal/cleanup"
+	"github.com/docker-werf/docker-werf/internal/registry"
+	"github.com/docker-werf/docker-werf/internal/registryapi"
+	"github.com/docker-werf/docker-werf/internal/retry"
+	"github.com/docker-werf/docker-werf/internal/version"
+)
+
+// Defaults.
+const (
+	// DefaultPageSize is the limit of tag listings; Quay allows at most
+	// MaxPageSize.
+	DefaultPageSize = 100
+	MaxPageSize     = 100
+	// DefaultListingMaxAge is how long Resolve may answer from the last tag
+	// listing instead of asking the API again (see WithListingMaxAge).
+	DefaultListingMaxAge = 15 * time.Second
+)
+
+// maxPages bounds a tag listing.
+const maxPages = 100_000
+
+// ErrTagImmutable is wrapped by the error of a delete of an immutable tag,
+// which Quay refuses. The tag was left alone.
+var ErrTagImmutable = fmt.Errorf("the tag is immutable: %w", cleanup.ErrProtected)
+
+// Credentials are Quay's native credentials.
+type Credentials struct {
+	// Token is an OAuth2 access token (of an organisation's application, or
+	// a robot account's) with the repo:read and repo:write scopes:
+	// --repo-quay-token, WERF_REPO_QUAY_TOKEN.
+	Token string
+}
+
+// RegistryAPI is what the client asks of the Docker Registry API for what
+// the Quay API does not tell in its tag listing: image configs (revision
+// labels), index children and subjects. *registryapi.Client implements it.
+type RegistryAPI interface {
+	Inspect(ctx context.Context, d registryapi.Descriptor) (registryapi.Image, error)
+}
+
+// Option configures a Client.
+type Option func(*Client) error
+
+// WithBaseURL sets the Quay server the API paths (/api/v1/...) are appended
+// to (default https://<registry host>).
+func WithBaseURL(base string) Option {
+	return func(c *Client) error {
+		u, err := url.Parse(strings.TrimRight(base, "/"))
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil ||
+			u.RawQuery != "" || u.Fragment != "" {
+			return fmt.Errorf("invalid Quay URL %q: want http(s)://host[:port][/path]", base)
+		}
+		c.base = u
+		return nil
+	}
+}
+
+// WithTransport sets the HTTP transport (default: one retry.Transport shared
+// by all clients of this package, over a clone of http.DefaultTransport).
+// Nothing above it retries, so pass a retrying one.
+func WithTransport(rt http.RoundTripper) Option {
+	return func(c *Client) error {
+		if rt == nil {
+			return errors.New("nil transport")
+		}
+		c.rt = rt
+		return nil
+	}
+}
+
+// WithPageSize sets the limit of tag listings, 1 to MaxPageSize (default
+// DefaultPageSize).
+func WithPageSize(n int) Option {
+	return func(c *Client) error {
+		if n < 1 || n > MaxPageSize {
+			return fmt.Errorf("page size %d out of range 1..%d", n, MaxPageSize)
+		}
+		c.pageSize = n
+		return nil
+	}
+}
+
+// WithRegistryAPI sets the Docker Registry API client Inspect reads
+// manifests and image configs with; without it Inspect knows only what the
+// tag listing says (digest, manifest list or not, times).
+func WithRegistryAPI(r RegistryAPI) Option {
+	return func(c *Client) error {
+		c.api = r
+		return nil
+	}
+}
+
+// WithUserAgent sets the User-Agent (default "docker-werf/<version>").
+func WithUserAgent(ua string) Option {
+	return func(c *Client) error {
+		c.ua = ua
+		return nil
+	}
+}
+
+// WithListingMaxAge sets how long after a tag listing Resolve answers from
+// it (once per tag) instead of fetching the tag again (default
+// DefaultListingMaxAge; 0: always fetch). The inventory resolves every tag
+// right after listing them: reusing the listing saves one request per tag.
+// Untag always fetches the tag first.
+func WithListingMaxAge(d time.Duration) Option {
+	return func(c *Client) error {
+		c.maxAge = max(d, 0)
+		return nil
+	}
+}
+
+// WithClock replaces time.Now (expiry of tags, listing age); for tests.
+func WithClock(now func() time.Time) Option {
+	return func(c *Client) error {
+		if now != nil {
+			c.now = now
+		}
+		return nil
+	}
+}
+
+// defaultTransport is shared by every Client built without WithTransport, so
+// that they share connections and the per-host rate-limit gates.
+var defaultTransport = sync.OnceValue(func() http.RoundTripper {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 16
+	return retry.NewTransport(t)
+})
+
+// Client talks to one Quay repository. It implements cleanup.Registry and is
+// safe for concurrent use.
+type Client struct {
+	name      string // host/ns/repo
+	namespace string
+	repo      string // may contain "/" (extended repository names)
+	token     string
+	base      *url.URL
+	rt        http.RoundTripper
+	hc        *http.Client
+	pageSize  int
+	api       RegistryAPI
+	ua        string
+	maxAge    time.Duration
+	now       func() time.Time
+
+	mu       sync.Mutex
+	listed   map[string]quayTag // tag -> the last listing's entry, until Resolve takes it
+	listedAt time.Time
+	digests  map[string]*digestInfo
+}
+
+// digestInfo is what the tag listing said about one digest.
+type digestInfo struct {
+	isList bool
+	starts map[string]time.Time // tag -> start_ts
+}
+
+// New returns a Client for repo, a <namespace>/<name> repository on a Quay
+// server. A missing token is an error naming the flag and the variable.
+func New(repo registry.Repository, creds Credentials, opts ...Option) (*Client, error) {
+	ns, name, ok := strings.Cut(repo.Path, "/")
+	if !ok || ns == "" || name == "" || slices.Contains(strings.Split(name, "/"), "") {
+		return nil, fmt.Errorf("quay: invalid Quay repository %s: want <host>/<namespace>/<name>", repo.Name())
+	}
+	if creds.Token == "" {
+		return nil, fmt.Errorf("quay: %s is not set: the Quay API needs an OAuth access token with the repo:read and "+
+			"repo:write scopes", credential())
+	}
+	c := &Client{
+		name:      repo.Name(),
+		namespace: ns,
+		repo:      name,
+		token:     creds.Token,
+		pageSize:  DefaultPageSize,
+		ua:        "docker-werf/" + version.Version,
+		maxAge:    DefaultListingMaxAge,
+		now:       time.Now,
+	}
+	if err := WithBaseURL("https://" + repo.Host)(c); err != nil {
+		return nil, fmt.Errorf("quay: %s: %w", c.name, err)
+	}
+	for _, opt := range opts {
+		if err := opt(c); err != nil {
+			return nil, fmt.Errorf("quay: %s: %w", c.name, err)
+		}
+	}
+	if c.rt == nil {
+		c.rt = defaultTransport()
+	}
+	c.hc = &http.Client{
+		Transport: c.rt,
+		// A redirect would be followed with the token to wherever it
+		// points, and a DELETE turned into a GET: take the answer as it is.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	return c, nil
+}
+
+// Repository returns host/namespace/name.
+func (c *Client) Repository() string { return c.name }
+
+// credential names the Quay token as "--flag (VARIABLE)", from the registry
+// support table.
+func credential() string {
+	for _, cr := range registry.SpecFor(registry.Quay).Credentials {
+		if cr.Flag == "--repo-quay-token" {
+			return cr.Flag + " (" + cr.Env + ")"
+		}
+	}
+	return "--repo-quay-token"
+}
+
+// repoPath returns /api/v1/repository/<ns>/<repo> + suffix, each path
+// segment escaped.
+func (c *Client) repoPath(suffix string) string {
+	segs := append([]string{c.namespace}, strings.Split(c.repo, "/")...)
+	for i, s := range segs {
+		segs[i] = url.PathEscape(s)
+	}
+	return c.base.String() + "/api/v1/repository/" + strings.Join(segs, "/") + suffix
+}
+
+// do sends one authenticated request. The caller closes the response.
+func (c *Client) do(ctx context.Context, op, method, u string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, u, nil)
+	if err != nil {
+		return nil, fmt.Errorf("quay: %s %s: %w", op, c.name, err)
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", c.ua)
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("quay: %s %s: %s", op, c.name, c.redact(err.Error()))
+	}
+	return resp, nil
+}
+
+// getJSON GETs u and decodes a 200 answer into v.
+func (c *Client) getJSON(ctx context.Context, op, u string, write bool, v any) error {
+	resp, err := c.do(ctx, op, http.MethodGet, u)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return c.responseError(op, write, resp)
+	}
+	err = json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(v)
+	discard(resp)
+	if err != nil {
+		return fmt.Errorf("quay: %s %s: decoding the answer of GET %s: %w", op, c.name, resp.Request.URL.Path, err)
+	}
+	return nil
+}
+
+// Error is an unexpected answer of the Quay API.
+type Error struct {
+	Op         string // what the client was doing, e.g. "untag v1 of"
+	Repository string // host/ns/repo
+	Method     string
+	Path       string // URL path and query
+	StatusCode int
+	ErrorType  string // Quay's error_type, e.g. insufficient_scope
+	Message    string // the API's message, with anything like a credential removed
+	hint       string
+	kind       error
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "quay: %s %s: %s %s: HTTP %d %s", e.Op, e.Repository, e.Method, e.Path, e.StatusCode,
+		http.StatusText(e.StatusCode))
+	if e.Message != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Message)
+	}
+	if e.hint != "" {
+		b.WriteString("; ")
+		b.WriteString(e.hint)
+	}
+	return b.String()
+}
+
+// Unwrap returns the sentinel error of the answer, if any:
+// registryapi.ErrNotFound, registryapi.ErrUnauthorized, ErrTagImmutable.
+func (e *Error) Unwrap() error { return e.kind }
+
+// responseError reads (and closes) an unexpected answer and classifies it.
+// write says whether the operation changes the repository.
+func (c *Client) responseError(op string, write bool, resp *http.Response) *Error {
+	defer discard(resp)
+	e := &Error{
+		Op:         op,
+		Repository: c.name,
+		Method:     resp.Request.Method,
+		Path:       resp.Request.URL.RequestURI(),
+		StatusCode: resp.StatusCode,
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	msg, errType := apiMessage(body)
+	e.Message, e.ErrorType = c.redact(msg), errType
+	lower := strings.ToLower(e.Message + " " + e.ErrorType)
+	switch {
+	case resp.StatusCode == http.StatusUnauthorized:
+		e.kind = registryapi.ErrUnauthorized
+		e.hint = "Quay refused the token: check " + credential() + " (an OAuth access token of an organisation's " +
+			"application, not a robot account's password or a docker login)"
+	case resp.StatusCode == http.StatusForbidden:
+		e.kind = registryapi.ErrUnauthorized
+		if write {
+			e.hint = "the token may not delete tags of " + c.name + ": it needs the repo:write scope, and its user " +
+				"write access to the repository"
+		} else {
+			e.hint = "the token may not read " + c.name + ": it needs the repo:read scope, and its user read access " +
+				"to the repository"
+		}
+	case resp.StatusCode == http.StatusNotFound:
+		e.kind = registryapi.ErrNotFound
+	case resp.StatusCode == http.StatusTooManyRequests:
+		e.hint = "Quay's rate limit was still exceeded after waiting; run again later or with less parallelism"
+	case write && (resp.StatusCode == http.StatusConflict ||
+		(resp.StatusCode >= 400 && resp.StatusCode < 500 && strings.Contains(lower, "immutable"))):
+		e.kind, e.hint = ErrTagImmutable, "immutable tags cannot be deleted; the tag was skipped"
+	}
+	return e
+}
+
+// apiMessage picks the human part of an error answer. Quay's API answers
+// {"status","error_message","error_type","title","detail","type"}, some
+// endpoints {"message"} or {"error"}, its registry API {"errors":[...]}.
+func apiMessage(body []byte) (msg, errType string) {
+	var m struct {
+		ErrorMessage string `json:"error_message"`
+		ErrorType    string `json:"error_type"`
+		Detail       string `json:"detail"`
+		Message      string `json:"message"`
+		Error        string `json:"error"`
+		Errors       []struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"errors"`
+	}
+	var parts []string
+	add := func(s string) {
+		if s != "" && !slices.Contains(parts, s) {
+			parts = append(parts, s)
+		}
+	}
+	if json.Unmarshal(body, &m) == nil {
+		add(m.ErrorMessage)
+		add(m.Detail)
+		add(m.Message)
+		add(m.Error)
+		for _, x := range m.Errors {
+			add(strings.TrimSuffix(x.Code+": "+x.Message, ": "))
+		}
+		if len(parts) == 0 {
+			add(m.ErrorType)
+		}
+	} else if s := strings.TrimSpace(string(body)); s != "" && utf8.ValidString(s) && !strings.HasPrefix(s, "<") {
+		add(s)
+	}
+	return truncate(strings.Join(strings.Fields(strings.Join(parts, "; ")), " "), 300), m.ErrorType
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "..."
+}
+
+var secretLike = []*regexp.Regexp{
+	regexp.MustCompile(`(?i)\b(basic|bearer)\s+[A-Za-z0-9._~+/=-]{6,}`),
+	regexp.MustCompile(`(?i)\b(password|passwd|secret|token|access_token|refresh_token)(["']?\s*[=:]\s*["']?)[^&\s"',;]+`),
+}
+
+// redact removes the token and anything that looks like a credential from
+// text bound for an error message.
+func (c *Client) redact(s string) string {
+	if len(c.token) >= 4 {
+		s = strings.ReplaceAll(s, c.token, "[redacted]")
+	}
+	s = secretLike[0].ReplaceAllString(s, "$1 [redacted]")
+	return secretLike[1].ReplaceAllString(s, "$1$2[redacted]")
+}
+
+// discard drains (a little of) and closes a body so the connection can be
+// reused.
+func discard(resp *http.Response) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	_ = resp.Body.Close()
+}
