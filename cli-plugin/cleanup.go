@@ -12,6 +12,7 @@ type cleanupOptions struct {
 	repo       string
 	registry   repoOptions
 	connection connectionOptions
+	native     nativeCredentials
 
 	gitDir           string
 	gitRefs          bool
@@ -77,6 +78,7 @@ it again.`,
 	addRepoArg(fs, &opts.repo)
 	addRepoFlags(fs, &opts.registry)
 	addConnectionFlags(fs, &opts.connection)
+	opts.native = addNativeCredentialFlags(fs)
 	addPolicyFlags(fs, &opts)
 	fs.BoolVar(&opts.dryRun, "dry-run", false, "Show what would be deleted; send no write request")
 	flagenv.Bind(fs, "dry-run", "WERF_DRY_RUN")

@@ -19,12 +19,10 @@ import (
 	"github.com/docker-werf/docker-werf/internal/dockerauth"
 	"github.com/docker-werf/docker-werf/internal/policy"
 	"github.com/docker-werf/docker-werf/internal/registry"
-	"github.com/docker-werf/docker-werf/internal/registryapi"
-	"github.com/docker-werf/docker-werf/internal/remote"
 )
 
 func runCleanup(ctx context.Context, dockerCLI command.Cli, opts cleanupOptions, fs *pflag.FlagSet) error {
-	reg, repo, err := openRegistry(dockerCLI, opts.repo, opts.registry, opts.connection)
+	reg, repo, err := openRegistry(dockerCLI, opts.repo, opts.registry, opts.connection, opts.native)
 	if err != nil {
 		return err
 	}
@@ -40,7 +38,7 @@ func runCleanup(ctx context.Context, dockerCLI command.Cli, opts cleanupOptions,
 	defer stop()
 	out := newCleanupOutput(dockerCLI, repo, opts.format, opts.report, opts.dryRun)
 	inv := cleanup.InventoryOptions{Parallel: opts.connection.parallel, Progress: out.progress,
-		ResolveAll: opts.deleteManifests}
+		ResolveAll: opts.deleteManifests || reg.cannotUntag}
 	if cfg.TagFilter != nil {
 		inv.InScope = cfg.TagFilter.MatchString
 	}
@@ -52,7 +50,8 @@ func runCleanup(ctx context.Context, dockerCLI command.Cli, opts cleanupOptions,
 	if err != nil {
 		return err
 	}
-	plan := cleanup.MakePlan(items, decisions, cleanup.PlanOptions{DeleteManifests: opts.deleteManifests})
+	plan := cleanup.MakePlan(items, decisions, cleanup.PlanOptions{DeleteManifests: opts.deleteManifests,
+		CannotUntag: reg.cannotUntag})
 	return carryOutPlan(ctx, reg, plan, opts.dryRun, opts.connection.parallel, out)
 }
 
@@ -81,32 +80,28 @@ func tagInfos(items []cleanup.Item) []policy.TagInfo {
 	return infos
 }
 
-// openRegistry checks the repository address and builds a client that logs
-// in the way docker would, with the cleanup credentials first.
-func openRegistry(dockerCLI command.Cli, addr string, kindOpts repoOptions, conn connectionOptions) (*registryapi.Client, string, error) {
+// openRegistry checks the repository address and builds the registry's
+// cleanup client, logging in with the cleanup credentials first.
+func openRegistry(dockerCLI command.Cli, addr string, kindOpts repoOptions, conn connectionOptions, native nativeCredentials) (backend, string, error) {
 	if addr == "" {
-		return nil, "", errors.New("--repo is required: the repository to clean, e.g. registry.example.com/group/app (or set WERF_REPO)")
+		return backend{}, "", errors.New("--repo is required: the repository to clean, e.g. registry.example.com/group/app (or set WERF_REPO)")
 	}
 	if conn.parallel < 1 || conn.parallel > 256 {
-		return nil, "", fmt.Errorf("invalid --parallel %d: expected 1 to 256", conn.parallel)
+		return backend{}, "", fmt.Errorf("invalid --parallel %d: expected 1 to 256", conn.parallel)
 	}
 	if (conn.username == "") != (conn.password == "") {
-		return nil, "", errors.New("--registry-username and --registry-password (WERF_REGISTRY_USERNAME, WERF_REGISTRY_PASSWORD) go together")
+		return backend{}, "", errors.New("--registry-username and --registry-password (WERF_REGISTRY_USERNAME, WERF_REGISTRY_PASSWORD) go together")
 	}
 	override, err := kindOpts.kind(dockerCLI.Err())
 	if err != nil {
-		return nil, "", err
+		return backend{}, "", err
 	}
 	repo, err := registry.ParseRepository(addr, override, os.Getenv)
 	if err != nil {
-		return nil, "", err
+		return backend{}, "", err
 	}
-	if err := checkRegistryAPIKind(repo); err != nil {
-		return nil, "", err
-	}
-	client, err := registryapi.New(repo.Name(), cleanupKeychain(dockerCLI, repo.Host, conn),
-		registryapi.WithUserAgent(remote.UserAgent()), registryapi.WithInsecure(conn.insecure))
-	return client, repo.Name(), err
+	b, err := openBackend(dockerCLI, repo, conn, native)
+	return b, repo.Name(), err
 }
 
 // checkRegistryAPIKind refuses registries whose Docker Registry API cannot

@@ -22,6 +22,7 @@ type purgeOptions struct {
 	repo       string
 	registry   repoOptions
 	connection connectionOptions
+	native     nativeCredentials
 	yes        bool
 	dryRun     bool
 	format     string
@@ -43,6 +44,7 @@ func newPurgeCommand(dockerCLI command.Cli) *cobra.Command {
 	addRepoArg(fs, &opts.repo)
 	addRepoFlags(fs, &opts.registry)
 	addConnectionFlags(fs, &opts.connection)
+	opts.native = addNativeCredentialFlags(fs)
 	fs.BoolVarP(&opts.yes, "yes", "y", false, "Do not ask for confirmation")
 	flagenv.Bind(fs, "yes", "WERF_YES")
 	fs.BoolVar(&opts.dryRun, "dry-run", false, "Show what would be deleted; send no write request")
@@ -54,7 +56,7 @@ func newPurgeCommand(dockerCLI command.Cli) *cobra.Command {
 }
 
 func runPurge(ctx context.Context, dockerCLI command.Cli, opts purgeOptions) error {
-	reg, repo, err := openRegistry(dockerCLI, opts.repo, opts.registry, opts.connection)
+	reg, repo, err := openRegistry(dockerCLI, opts.repo, opts.registry, opts.connection, opts.native)
 	if err != nil {
 		return err
 	}
@@ -76,7 +78,8 @@ func runPurge(ctx context.Context, dockerCLI command.Cli, opts purgeOptions) err
 	}
 	// Everything goes: deleting each manifest whole is one request for all
 	// its tags.
-	return carryOutPlan(ctx, reg, cleanup.MakePlan(items, decisions, cleanup.PlanOptions{DeleteManifests: true}), opts.dryRun, opts.connection.parallel, out)
+	plan := cleanup.MakePlan(items, decisions, cleanup.PlanOptions{DeleteManifests: true, CannotUntag: reg.cannotUntag})
+	return carryOutPlan(ctx, reg, plan, opts.dryRun, opts.connection.parallel, out)
 }
 
 func confirmPurge(dockerCLI command.Cli, repo string, n int) error {

@@ -72,6 +72,12 @@ func TestPluginBadInput(t *testing.T) {
 			env: []string{"WERF_REPO_CONTAINER_REGISTRY", "nope"}, wantErr: `--repo-container-registry: unknown container registry "nope"`},
 		{name: "bad duration", args: []string{"registry", "info", "--timeout", "soon", "example.com/app"},
 			wantErr: `invalid argument "soon" for "--timeout"`},
+		{name: "quay without its token", args: []string{"cleanup", "--repo", "quay.io/acme/app"},
+			wantErr: "--repo-quay-token (WERF_REPO_QUAY_TOKEN) is not set"},
+		{name: "docker hub without credentials", args: []string{"cleanup", "--repo", "acme/app"},
+			wantErr: "set --repo-docker-hub-token (WERF_REPO_DOCKER_HUB_TOKEN)"},
+		{name: "half a docker hub login", args: []string{"purge", "--repo", "acme/app", "--yes"},
+			env: []string{"WERF_REPO_DOCKER_HUB_USERNAME", "acme"}, wantErr: "--repo-docker-hub-password (WERF_REPO_DOCKER_HUB_PASSWORD)"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,46 @@
+package main
+
+import (
+	"github.com/docker/cli/cli/command"
+
+	"github.com/docker-werf/docker-werf/internal/cleanup"
+	"github.com/docker-werf/docker-werf/internal/dockerhub"
+	"github.com/docker-werf/docker-werf/internal/quay"
+	"github.com/docker-werf/docker-werf/internal/registry"
+	"github.com/docker-werf/docker-werf/internal/registryapi"
+	"github.com/docker-werf/docker-werf/internal/remote"
+)
+
+// backend is a registry's cleanup client and how it deletes.
+type backend struct {
+	cleanup.Registry
+	cannotUntag bool
+}
+
+// openBackend picks the client for the registry's kind: its native API
+// where the Docker Registry API cannot delete one tag (or at all), the
+// Docker Registry API elsewhere. The Docker Registry API client also reads
+// image configs for the native clients, whose APIs do not show labels.
+func openBackend(dockerCLI command.Cli, repo registry.Repository, conn connectionOptions, native nativeCredentials) (backend, error) {
+	api, err := registryapi.New(repo.Name(), cleanupKeychain(dockerCLI, repo.Host, conn),
+		registryapi.WithUserAgent(remote.UserAgent()), registryapi.WithInsecure(conn.insecure))
+	if err != nil {
+		return backend{}, err
+	}
+	switch repo.Kind {
+	case registry.DockerHub:
+		c, err := dockerhub.New(repo, dockerhub.Credentials{
+			Token: native.get("repo-docker-hub-token"), Username: native.get("repo-docker-hub-username"),
+			Password: native.get("repo-docker-hub-password"),
+		}, dockerhub.WithRegistryAPI(api), dockerhub.WithUserAgent(remote.UserAgent()))
+		return backend{Registry: c}, err
+	case registry.Quay:
+		c, err := quay.New(repo, quay.Credentials{Token: native.get("repo-quay-token")},
+			quay.WithRegistryAPI(api), quay.WithUserAgent(remote.UserAgent()))
+		return backend{Registry: c}, err
+	}
+	if err := checkRegistryAPIKind(repo); err != nil {
+		return backend{}, err
+	}
+	return backend{Registry: api}, nil
+}
