@@ -1,10 +1,15 @@
 package main
 
 import (
+	"os"
+
 	"github.com/docker/cli/cli/command"
 
 	"github.com/docker-werf/docker-werf/internal/cleanup"
+	"github.com/docker-werf/docker-werf/internal/creds"
 	"github.com/docker-werf/docker-werf/internal/dockerhub"
+	"github.com/docker-werf/docker-werf/internal/ghcr"
+	"github.com/docker-werf/docker-werf/internal/gitlabapi"
 	"github.com/docker-werf/docker-werf/internal/quay"
 	"github.com/docker-werf/docker-werf/internal/registry"
 	"github.com/docker-werf/docker-werf/internal/registryapi"
@@ -34,6 +39,19 @@ func openBackend(dockerCLI command.Cli, repo registry.Repository, conn connectio
 			Password: native.get("repo-docker-hub-password"),
 		}, dockerhub.WithRegistryAPI(api), dockerhub.WithUserAgent(remote.UserAgent()))
 		return backend{Registry: c}, err
+	case registry.GitHub:
+		c, err := ghcr.New(repo, ghcr.Credentials{Token: native.get("repo-github-token")},
+			ghcr.WithRegistryAPI(api), ghcr.WithUserAgent(remote.UserAgent()))
+		return backend{Registry: c, cannotUntag: true}, err
+	case registry.GitLab:
+		if !hasGitLabToken(native, repo.Host) {
+			// Without an API token the registry API still untags (GitLab
+			// 16.4+ deletes by tag; older ones by the overwrite).
+			break
+		}
+		c, err := gitlabapi.New(repo, gitlabapi.Credentials{Token: native.get("repo-gitlab-token")},
+			gitlabapi.WithRegistryAPI(api), gitlabapi.WithCIEnv(os.Getenv), gitlabapi.WithUserAgent(remote.UserAgent()))
+		return backend{Registry: c}, err
 	case registry.Quay:
 		c, err := quay.New(repo, quay.Credentials{Token: native.get("repo-quay-token")},
 			quay.WithRegistryAPI(api), quay.WithUserAgent(remote.UserAgent()))
@@ -43,4 +61,20 @@ func openBackend(dockerCLI command.Cli, repo registry.Repository, conn connectio
 		return backend{}, err
 	}
 	return backend{Registry: api}, nil
+}
+
+// hasGitLabToken says whether cleanup uses the GitLab API: with
+// --repo-gitlab-token, or with the job's CI_JOB_TOKEN for a repository on
+// the job's own CI_REGISTRY (gitlabapi takes it from the environment then),
+// unless WERF_IMAGES_CLEANUP_PASSWORD asks for werf's way: the registry API
+// as werf-cleanup.
+func hasGitLabToken(native nativeCredentials, host string) bool {
+	if native.get("repo-gitlab-token") != "" {
+		return true
+	}
+	if os.Getenv(creds.EnvCleanupPassword) != "" {
+		return false
+	}
+	ciRegistry, err := registry.HostKey(os.Getenv("CI_REGISTRY"))
+	return err == nil && os.Getenv("CI_JOB_TOKEN") != "" && ciRegistry == host
 }

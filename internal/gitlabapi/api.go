@@ -1,0 +1,402 @@
+package gitlabapi
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/docker-werf/docker-werf/internal/registryapi"
+)
+
+// Error is an unexpected answer of the GitLab API. It never contains the
+// token.
+type Error struct {
+	Op         string // what the client was doing, e.g. "delete tag v1 of"
+	Repository string // host/path
+	Method     string
+	Path       string // URL path and query
+	StatusCode int
+	Message    string // GitLab's message, without anything that looks like a credential
+	hint       string
+	kind       error
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "gitlabapi: %s %s: %s %s: HTTP %d %s", e.Op, e.Repository, e.Method, e.Path, e.StatusCode,
+		http.StatusText(e.StatusCode))
+	if e.Message != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Message)
+	}
+	if e.hint != "" {
+		b.WriteString("; ")
+		b.WriteString(e.hint)
+	}
+	return b.String()
+}
+
+// Unwrap returns the sentinel matching the answer: registryapi.ErrNotFound,
+// registryapi.ErrUnauthorized, ErrProtectedTag or ErrRateLimited.
+func (e *Error) Unwrap() error { return e.kind }
+
+// endpoint returns the URL of an escaped API path below the base URL.
+func (c *Client) endpoint(escapedPath string, q url.Values) string {
+	u := c.base.String() + escapedPath
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	return u
+}
+
+// do sends one request with the token.
+func (c *Client) do(ctx context.Context, method, u string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, u, nil)
+	if err != nil {
+		return nil, c.redactErr(err)
+	}
+	req.Header.Set(c.header, c.token)
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", c.ua)
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return nil, c.redactErr(err)
+	}
+	return resp, nil
+}
+
+// maxBody bounds a decoded answer.
+const maxBody = 32 << 20
+
+// getJSON GETs u and decodes a 200 answer into v.
+func (c *Client) getJSON(ctx context.Context, op, u string, write bool, v any) (*http.Response, error) {
+	resp, err := c.do(ctx, http.MethodGet, u)
+	if err != nil {
+		return nil, fmt.Errorf("gitlabapi: %s %s: %w", op, c.name, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, c.responseError(op, write, resp)
+	}
+	defer discard(resp)
+	if err := json.NewDecoder(io.LimitReader(resp.Body, maxBody)).Decode(v); err != nil {
+		return nil, fmt.Errorf("gitlabapi: %s %s: decoding %s: %w", op, c.name, resp.Request.URL.Path, err)
+	}
+	return resp, nil
+}
+
+// paginate GETs first and every following page, decoding each into a
+// fresh *T and handing it to each.
+func paginate[T any](ctx context.Context, c *Client, op, first string, each func(T)) error {
+	next := first
+	seen := map[string]bool{}
+	for page := 0; next != ""; page++ {
+		if seen[next] || page >= maxPages {
+			return fmt.Errorf("gitlabapi: %s %s: pagination does not end (at %s)", op, c.name, next)
+		}
+		seen[next] = true
+		var v T
+		resp, err := c.getJSON(ctx, op, next, false, &v)
+		if err != nil {
+			return err
+		}
+		each(v)
+		if next, err = c.nextPage(resp); err != nil {
+			return fmt.Errorf("gitlabapi: %s %s: %w", op, c.name, err)
+		}
+	}
+	return nil
+}
+
+// nextPage returns the URL of the page after resp, or "" after the last.
+// GitLab's offset pagination says it three ways: X-Next-Page (empty on the
+// last page), a Link rel="next", and X-Page with X-Total-Pages (left out
+// above 10,000 records). X-Next-Page is read first: it is a bare number, so
+// a proxy that rewrites scheme or host cannot break it as it breaks Link
+// URLs. A Link is followed only on the API's host, with its scheme.
+func (c *Client) nextPage(resp *http.Response) (string, error) {
+	h := resp.Header
+	if v := strings.TrimSpace(h.Get("X-Next-Page")); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return "", fmt.Errorf("invalid X-Next-Page %q", v)
+		}
+		return withPage(resp.Request.URL, n), nil
+	}
+	if next, err := c.nextLink(resp); next != "" || err != nil {
+		return next, err
+	}
+	if _, present := h["X-Next-Page"]; present {
+		return "", nil
+	}
+	page, err1 := strconv.Atoi(strings.TrimSpace(h.Get("X-Page")))
+	total, err2 := strconv.Atoi(strings.TrimSpace(h.Get("X-Total-Pages")))
+	if err1 == nil && err2 == nil && page >= 1 && page < total {
+		return withPage(resp.Request.URL, page+1), nil
+	}
+	return "", nil
+}
+
+func withPage(u *url.URL, page int) string {
+	next := *u
+	q := next.Query()
+	q.Set("page", strconv.Itoa(page))
+	next.RawQuery = q.Encode()
+	return next.String()
+}
+
+// nextLink returns the rel="next" URL of resp's Link header, or "".
+func (c *Client) nextLink(resp *http.Response) (string, error) {
+	for _, v := range resp.Header.Values("Link") {
+		for _, link := range splitLinks(v) {
+			target, params, ok := strings.Cut(link, ";")
+			target = strings.TrimSpace(target)
+			if !ok || !strings.HasPrefix(target, "<") || !strings.HasSuffix(target, ">") || !relNext(params) {
+				continue
+			}
+			u, err := resp.Request.URL.Parse(target[1 : len(target)-1])
+			if err != nil {
+				return "", fmt.Errorf("invalid Link %q: %w", target, err)
+			}
+			if !sameHost(c.base, u) {
+				return "", fmt.Errorf("refusing Link to another host: %s", u.Redacted())
+			}
+			next := *c.base
+			next.Path, next.RawPath, next.RawQuery, next.Fragment = u.Path, u.RawPath, u.RawQuery, ""
+			return next.String(), nil
+		}
+	}
+	return "", nil
+}
+
+// splitLinks splits a Link header value at the commas between links.
+func splitLinks(v string) []string {
+	var out []string
+	depth, start := 0, 0
+	for i := 0; i < len(v); i++ {
+		switch v[i] {
+		case '<':
+			depth++
+		case '>':
+			if depth > 0 {
+				depth--
+			}
+		case ',':
+			if depth == 0 {
+				out = append(out, v[start:i])
+				start = i + 1
+			}
+		}
+	}
+	return append(out, v[start:])
+}
+
+func relNext(params string) bool {
+	for _, p := range strings.Split(params, ";") {
+		k, v, ok := strings.Cut(strings.TrimSpace(p), "=")
+		if ok && strings.EqualFold(strings.TrimSpace(k), "rel") {
+			for _, r := range strings.Fields(strings.Trim(strings.TrimSpace(v), `"`)) {
+				if strings.EqualFold(r, "next") {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+func sameHost(base, link *url.URL) bool {
+	return strings.EqualFold(base.Hostname(), link.Hostname()) && (link.Port() == "" || port(base) == port(link))
+}
+
+func port(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	if strings.EqualFold(u.Scheme, "http") {
+		return "80"
+	}
+	return "443"
+}
+
+// apiError is GitLab's error body: {"message": "404 Project Not Found"},
+// {"message": {"field": ["..."]}} or {"error": "insufficient_scope", ...}.
+type apiError struct {
+	Message          json.RawMessage `json:"message"`
+	Error            string          `json:"error"`
+	ErrorDescription string          `json:"error_description"`
+	Scope            string          `json:"scope"`
+}
+
+func (a apiError) text() string {
+	var parts []string
+	var s string
+	if json.Unmarshal(a.Message, &s) == nil && s != "" {
+		parts = append(parts, s)
+	} else if len(a.Message) > 0 && string(a.Message) != "null" {
+		parts = append(parts, string(a.Message))
+	}
+	if a.Error != "" {
+		parts = append(parts, a.Error)
+	}
+	if a.ErrorDescription != "" {
+		parts = append(parts, a.ErrorDescription)
+	}
+	return strings.Join(parts, ": ")
+}
+
+// responseError reads (and closes) an unexpected answer and classifies it.
+// write says whether the operation deletes.
+func (c *Client) responseError(op string, write bool, resp *http.Response) *Error {
+	defer discard(resp)
+	e := &Error{
+		Op:         op,
+		Repository: c.name,
+		Method:     resp.Request.Method,
+		Path:       resp.Request.URL.RequestURI(),
+		StatusCode: resp.StatusCode,
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	var ae apiError
+	if json.Unmarshal(body, &ae) == nil {
+		e.Message = ae.text()
+	} else if s := strings.TrimSpace(string(body)); s != "" && utf8.ValidString(s) && !strings.HasPrefix(s, "<") {
+		e.Message = s
+	}
+	e.Message = truncate(scrub(c.redact(strings.Join(strings.Fields(e.Message), " "))), 300)
+	lower := strings.ToLower(e.Message)
+	switch {
+	case resp.StatusCode == http.StatusTooManyRequests:
+		e.kind, e.hint = ErrRateLimited, rateLimitHint(resp.Header)
+	case resp.StatusCode == http.StatusUnauthorized:
+		e.kind, e.hint = registryapi.ErrUnauthorized, c.refusedHint()
+	case resp.StatusCode == http.StatusForbidden && ae.Error == "insufficient_scope":
+		e.kind, e.hint = registryapi.ErrUnauthorized, c.scopeHint(write, ae.Scope)
+	case resp.StatusCode == http.StatusForbidden && write && (strings.Contains(lower, "protected") || strings.Contains(lower, "immutable")):
+		e.kind = ErrProtectedTag
+		e.hint = "the tag matches a protection rule of the project (Settings > Packages and registries > " +
+			"Protected container tags) that this token's role may not override; it is left alone"
+	case resp.StatusCode == http.StatusForbidden:
+		e.kind, e.hint = registryapi.ErrUnauthorized, c.roleHint(write)
+	case resp.StatusCode == http.StatusNotFound:
+		e.kind = registryapi.ErrNotFound
+	}
+	return e
+}
+
+func rateLimitHint(h http.Header) string {
+	hint := "GitLab's API rate limit is exhausted and the retries gave up"
+	if reset, err := strconv.ParseInt(strings.TrimSpace(h.Get("RateLimit-Reset")), 10, 64); err == nil && reset > 1_000_000_000 {
+		hint += "; it resets at " + time.Unix(reset, 0).UTC().Format(time.RFC3339)
+	} else if ra := strings.TrimSpace(h.Get("Retry-After")); ra != "" {
+		hint += "; GitLab asked to wait " + ra + "s"
+	}
+	return hint + "; run cleanup later or with less parallelism"
+}
+
+// patHint says what token deletes.
+const patHint = "a project, group or personal access token with the api scope whose user has at least the " +
+	"Developer role in the project"
+
+// refusedHint explains a 401.
+func (c *Client) refusedHint() string {
+	if c.UsesJobToken() {
+		return "GitLab refused CI_JOB_TOKEN: a job token is valid only while its job runs and only on the GitLab " +
+			"instance that issued it; set " + tokenCredential() + " to " + patHint
+	}
+	return "GitLab refused the token in " + tokenCredential() + ": it is invalid, expired or revoked"
+}
+
+// scopeHint explains a 403 insufficient_scope.
+func (c *Client) scopeHint(write bool, scope string) string {
+	if scope == "" {
+		scope = "api"
+	}
+	if write {
+		return "the token in " + tokenCredential() + " lacks the " + scope + " scope: deleting tags needs a token " +
+			"with the api scope (read_api and read_registry only read)"
+	}
+	return "the token in " + tokenCredential() + " lacks the " + scope + " scope: listing the registry needs " +
+		"read_api or api"
+}
+
+// roleHint explains any other 403.
+func (c *Client) roleHint(write bool) string {
+	switch {
+	case c.UsesJobToken() && write:
+		return "CI_JOB_TOKEN may not delete here: a job token deletes only in the registry of the project whose " +
+			"pipeline runs the job, and only if the job's user has at least the Developer role there; otherwise " +
+			"set " + tokenCredential() + " to " + patHint
+	case c.UsesJobToken():
+		return "CI_JOB_TOKEN may not read this registry: a job token reaches only the registry of the project " +
+			"whose pipeline runs the job; set " + tokenCredential() + " to " + patHint
+	case write:
+		return "the user of the token in " + tokenCredential() + " may not delete container images in this " +
+			"project: that needs " + patHint
+	}
+	return "the user of the token in " + tokenCredential() + " may not read this container registry " +
+		"(a private registry needs at least the Reporter role and the read_api or api scope)"
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "..."
+}
+
+var secretLike = []*regexp.Regexp{
+	regexp.MustCompile(`(?i)\b(basic|bearer)\s+[A-Za-z0-9._~+/=-]{6,}`),
+	regexp.MustCompile(`(?i)\b(password|passwd|secret|token|private-token|job-token|access_token|refresh_token)(["']?\s*[=:]\s*["']?)[^&\s"',;]+`),
+	regexp.MustCompile(`\b(glpat|gldt|glcbt|glptt|glrt|gloas|glimt|glagent|glsoat|glffct)-[A-Za-z0-9_.-]{10,}`),
+}
+
+// scrub blanks anything that looks like a credential in text from a server.
+func scrub(s string) string {
+	s = secretLike[0].ReplaceAllString(s, "$1 [redacted]")
+	s = secretLike[1].ReplaceAllString(s, "$1$2[redacted]")
+	return secretLike[2].ReplaceAllString(s, "[redacted]")
+}
+
+// redact removes the token from s.
+func (c *Client) redact(s string) string {
+	if c.token == "" {
+		return s
+	}
+	s = strings.ReplaceAll(s, c.token, "[redacted]")
+	return strings.ReplaceAll(s, url.QueryEscape(c.token), "[redacted]")
+}
+
+// redactErr returns err with the token removed from its message, keeping
+// errors.Is and errors.As working.
+func (c *Client) redactErr(err error) error {
+	if err == nil || c.token == "" || !strings.Contains(err.Error(), c.token) {
+		return err
+	}
+	return &redactedError{msg: c.redact(err.Error()), err: err}
+}
+
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
+
+// discard drains (a little of) and closes a body so the connection can be
+// reused.
+func discard(resp *http.Response) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	_ = resp.Body.Close()
+}
