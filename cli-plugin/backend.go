@@ -5,15 +5,19 @@ import (
 
 	"github.com/docker/cli/cli/command"
 
+	"github.com/docker-werf/docker-werf/internal/acr"
 	"github.com/docker-werf/docker-werf/internal/cleanup"
 	"github.com/docker-werf/docker-werf/internal/creds"
 	"github.com/docker-werf/docker-werf/internal/dockerhub"
+	"github.com/docker-werf/docker-werf/internal/ecr"
 	"github.com/docker-werf/docker-werf/internal/ghcr"
 	"github.com/docker-werf/docker-werf/internal/gitlabapi"
+	"github.com/docker-werf/docker-werf/internal/harbor"
 	"github.com/docker-werf/docker-werf/internal/quay"
 	"github.com/docker-werf/docker-werf/internal/registry"
 	"github.com/docker-werf/docker-werf/internal/registryapi"
 	"github.com/docker-werf/docker-werf/internal/remote"
+	"github.com/docker-werf/docker-werf/internal/selectel"
 )
 
 // backend is a registry's cleanup client and how it deletes.
@@ -52,13 +56,31 @@ func openBackend(dockerCLI command.Cli, repo registry.Repository, conn connectio
 		c, err := gitlabapi.New(repo, gitlabapi.Credentials{Token: native.get("repo-gitlab-token")},
 			gitlabapi.WithRegistryAPI(api), gitlabapi.WithCIEnv(os.Getenv), gitlabapi.WithUserAgent(remote.UserAgent()))
 		return backend{Registry: c}, err
+	case registry.Harbor:
+		c, err := harbor.New(repo, harbor.Credentials{Username: native.get("repo-harbor-username"),
+			Password: native.get("repo-harbor-password")}, harbor.WithUserAgent(remote.UserAgent()))
+		return backend{Registry: c}, err
+	case registry.ACR:
+		// ACR reads image configs with its own credentials: the docker
+		// config may have no ACR login.
+		c, err := acr.New(repo, acr.Credentials{Username: native.get("repo-acr-username"),
+			Password: native.get("repo-acr-password"), Token: native.get("repo-acr-token")}, acr.WithUserAgent(remote.UserAgent()))
+		return backend{Registry: c}, err
+	case registry.ECR:
+		// The AWS default credential chain; image configs are read with a
+		// GetAuthorizationToken login.
+		c, err := ecr.New(repo, ecr.Credentials{})
+		return backend{Registry: c}, err
+	case registry.Selectel:
+		c, err := selectel.New(repo, selectel.Credentials{Username: native.get("repo-selectel-username"),
+			Password: native.get("repo-selectel-password"), Account: native.get("repo-selectel-account"),
+			VPC: native.get("repo-selectel-vpc"), VPCID: native.get("repo-selectel-vpc-id")},
+			selectel.WithRegistryAPI(api), selectel.WithUserAgent(remote.UserAgent()))
+		return backend{Registry: c, cannotUntag: true}, err
 	case registry.Quay:
 		c, err := quay.New(repo, quay.Credentials{Token: native.get("repo-quay-token")},
 			quay.WithRegistryAPI(api), quay.WithUserAgent(remote.UserAgent()))
 		return backend{Registry: c}, err
-	}
-	if err := checkRegistryAPIKind(repo); err != nil {
-		return backend{}, err
 	}
 	return backend{Registry: api}, nil
 }

@@ -104,20 +104,6 @@ func openRegistry(dockerCLI command.Cli, addr string, kindOpts repoOptions, conn
 	return b, repo.Name(), err
 }
 
-// checkRegistryAPIKind refuses registries whose Docker Registry API cannot
-// delete one tag safely; their native APIs are not supported yet.
-func checkRegistryAPIKind(repo registry.Repository) error {
-	switch repo.Kind {
-	case registry.Default, registry.JFrog, registry.Nexus, registry.Yandex, registry.GCR,
-		registry.GitLab, registry.Harbor, registry.ACR:
-		return nil
-	}
-	spec := registry.SpecFor(repo.Kind)
-	return fmt.Errorf("%s is %s, whose tags are deleted through its own API (%s); docker werf cleanup does not "+
-		"support that API yet. --repo-container-registry default forces the Docker Registry API", repo.Host, spec.Name,
-		spec.Deletion.Method)
-}
-
 // cleanupKeychain: the given login, else what docker-credential-werf answers
 // for a cleanup job (WERF_IMAGES_CLEANUP_PASSWORD, the CI job's token,
 // WERF_REGISTRY_AUTH_*), else the docker config.

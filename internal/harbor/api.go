@@ -1,0 +1,559 @@
+package harbor
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/docker-werf/docker-werf/internal/registryapi"
+)
+
+// maxPages stops a listing that never ends.
+const maxPages = 100_000
+
+// maxBody bounds API answers: a page of 100 artifacts with their tags.
+const maxBody = 64 << 20
+
+// Annotation and label keys read for Image.Revision, in order of preference
+// (as registryapi reads them).
+const (
+	keyRevision   = registryapi.KeyRevision
+	keyWerfCommit = registryapi.KeyWerfCommit
+)
+
+var (
+	tagRe    = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+	digestRe = regexp.MustCompile(`^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$`)
+)
+
+func checkTag(tag string) error {
+	if !tagRe.MatchString(tag) {
+		return fmt.Errorf("harbor: invalid tag %q", tag)
+	}
+	return nil
+}
+
+func checkDigest(d string) error {
+	if !digestRe.MatchString(d) {
+		return fmt.Errorf("harbor: invalid digest %q", d)
+	}
+	return nil
+}
+
+// Artifact is one artifact (manifest or index) of the repository as Harbor
+// lists it.
+type Artifact struct {
+	Digest    string
+	MediaType string // manifest media type
+	Size      int64     // of the whole artifact: manifest, config and layers
+	PushTime  time.Time // last push of the artifact; zero if unknown
+	PullTime  time.Time // last pull; zero if never pulled
+	Tags      []Tag
+}
+
+// Tag is one tag of an artifact.
+type Tag struct {
+	Name      string
+	PushTime  time.Time
+	PullTime  time.Time
+	Immutable bool // a tag immutability rule matches it
+	Signed    bool // signed with Notary (Harbor refuses to delete it)
+}
+
+// artifactJSON is Harbor's Artifact model (the fields this package reads).
+type artifactJSON struct {
+	Digest            string            `json:"digest"`
+	Size              int64             `json:"size"`
+	MediaType         string            `json:"media_type"` // the config media type
+	ManifestMediaType string            `json:"manifest_media_type"`
+	ArtifactType      string            `json:"artifact_type"`
+	PushTime          string            `json:"push_time"`
+	PullTime          string            `json:"pull_time"`
+	Annotations       map[string]string `json:"annotations"`
+	ExtraAttrs        json.RawMessage   `json:"extra_attrs"`
+	References        []struct {
+		ChildDigest string            `json:"child_digest"`
+		Annotations map[string]string `json:"annotations"`
+		Platform    *struct {
+			OS           string `json:"os"`
+			Architecture string `json:"architecture"`
+			Variant      string `json:"variant"`
+		} `json:"platform"`
+	} `json:"references"`
+	Tags []struct {
+		Name      string `json:"name"`
+		PushTime  string `json:"push_time"`
+		PullTime  string `json:"pull_time"`
+		Immutable bool   `json:"immutable"`
+		Signed    bool   `json:"signed"`
+	} `json:"tags"`
+	Accessories []struct {
+		Digest        string `json:"digest"`
+		SubjectDigest string `json:"subject_artifact_digest"`
+	} `json:"accessories"`
+}
+
+func (a *artifactJSON) artifact() Artifact {
+	out := Artifact{Digest: a.Digest, MediaType: a.ManifestMediaType, Size: a.Size,
+		PushTime: parseTime(a.PushTime), PullTime: parseTime(a.PullTime)}
+	for _, t := range a.Tags {
+		out.Tags = append(out.Tags, Tag{Name: t.Name, PushTime: parseTime(t.PushTime), PullTime: parseTime(t.PullTime),
+			Immutable: t.Immutable, Signed: t.Signed})
+	}
+	return out
+}
+
+// parseTime reads Harbor's date-times; Go's zero time (never pulled) and
+// anything unreadable are zero.
+func parseTime(s string) time.Time {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil || t.Year() <= 1 {
+		return time.Time{}
+	}
+	return t
+}
+
+// extra reads what Harbor's image processor keeps of the image config in
+// extra_attrs: "created" and "config" (with "Labels"). Other artifact types
+// keep other things there; nothing in it is required.
+func (a *artifactJSON) extra() (created time.Time, labels map[string]string) {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(a.ExtraAttrs, &m) != nil {
+		return time.Time{}, nil
+	}
+	var s string
+	if json.Unmarshal(m["created"], &s) == nil {
+		created = parseTime(s)
+	}
+	var cfg struct {
+		Labels map[string]string `json:"Labels"`
+	}
+	if json.Unmarshal(m["config"], &cfg) == nil {
+		labels = cfg.Labels
+	}
+	return created, labels
+}
+
+// repoURL returns the URL of an API path below the repository, with the
+// repository name URL-encoded twice as Harbor wants it.
+func (c *Client) repoURL(suffix string, q url.Values) string {
+	u := c.base.Scheme + "://" + c.base.Host + c.base.EscapedPath() + "/projects/" + url.PathEscape(c.project) +
+		"/repositories/" + url.PathEscape(url.PathEscape(c.repository)) + suffix
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	return u
+}
+
+// send runs one request with Basic authentication. The caller closes the
+// response.
+func (c *Client) send(ctx context.Context, method, u string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.SetBasicAuth(c.creds.Username, c.creds.Password)
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", c.ua)
+	return c.hc.Do(req)
+}
+
+// transportError wraps an error of the HTTP client.
+func (c *Client) transportError(op string, err error) error {
+	return fmt.Errorf("harbor: %s %s: %w", op, c.name, err)
+}
+
+// getJSON GETs u into v; a non-200 answer is an *APIError.
+func (c *Client) getJSON(ctx context.Context, op, u string, v any) (*http.Response, error) {
+	resp, err := c.send(ctx, http.MethodGet, u)
+	if err != nil {
+		return nil, c.transportError(op, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, c.apiError(op, false, resp)
+	}
+	defer discard(resp)
+	if err := json.NewDecoder(io.LimitReader(resp.Body, maxBody)).Decode(v); err != nil {
+		return nil, fmt.Errorf("harbor: %s %s: decoding %s: %w", op, c.name, resp.Request.URL.RequestURI(), err)
+	}
+	return resp, nil
+}
+
+// Artifacts lists every artifact of the repository with its tags, following
+// the pagination to the end: page after page while X-Total-Count (or, without
+// it, a rel="next" Link) says there are more and the page is not empty. An
+// index's untagged children are not listed (Harbor leaves them out). It
+// refreshes what Protected returns.
+func (c *Client) Artifacts(ctx context.Context) ([]Artifact, error) {
+	const op = "listing artifacts of"
+	var (
+		out         []Artifact
+		protected   = map[string]string{}
+		accessoryOf = map[string]string{}
+		listed      = map[string]*artifactJSON{}
+		artifacts   = map[string]*artifactJSON{}
+	)
+	for page := 1; ; page++ {
+		if page > maxPages {
+			return nil, fmt.Errorf("harbor: %s %s: pagination does not end", op, c.name)
+		}
+		q := url.Values{
+			"page":                  {strconv.Itoa(page)},
+			"page_size":             {strconv.Itoa(c.pageSize)},
+			"with_tag":              {"true"},
+			"with_immutable_status": {"true"},
+			"with_accessory":        {"true"},
+		}
+		var batch []artifactJSON
+		resp, err := c.getJSON(ctx, op, c.repoURL("/artifacts", q), &batch)
+		if err != nil {
+			return nil, err
+		}
+		for i := range batch {
+			a := &batch[i]
+			if checkDigest(a.Digest) != nil || artifacts[a.Digest] != nil {
+				continue // pages shift when artifacts are pushed during the listing
+			}
+			artifacts[a.Digest] = a
+			out = append(out, a.artifact())
+			for _, t := range a.Tags {
+				listed[t.Name] = a
+				switch {
+				case t.Immutable:
+					protected[t.Name] = ReasonImmutable
+				case t.Signed:
+					protected[t.Name] = ReasonSigned
+				}
+			}
+			for _, acc := range a.Accessories {
+				if acc.Digest != "" {
+					accessoryOf[acc.Digest] = firstNonEmpty(acc.SubjectDigest, a.Digest)
+				}
+			}
+		}
+		if len(batch) == 0 || !morePages(resp.Header, page, c.pageSize) {
+			break
+		}
+	}
+	c.mu.Lock()
+	c.protected, c.accessoryOf, c.listed, c.artifacts, c.listedAt = protected, accessoryOf, listed, artifacts, c.now()
+	c.mu.Unlock()
+	return out, nil
+}
+
+// morePages says whether a listing continues after page: X-Total-Count if
+// Harbor sent it, else a rel="next" Link. The next URL is built here rather
+// than taken from the Link, whose path Harbor writes as it saw it (without
+// the prefix of a reverse proxy) and whose query it unescapes.
+func morePages(h http.Header, page, pageSize int) bool {
+	if total, err := strconv.ParseInt(strings.TrimSpace(h.Get("X-Total-Count")), 10, 64); err == nil {
+		return int64(page)*int64(pageSize) < total
+	}
+	for _, v := range h.Values("Link") {
+		for _, link := range strings.Split(v, ",") {
+			if _, params, ok := strings.Cut(link, ";"); ok && relNext(params) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// relNext reports whether Link parameters include rel="next" (rel may list
+// several space-separated types).
+func relNext(params string) bool {
+	for _, p := range strings.Split(params, ";") {
+		k, v, ok := strings.Cut(strings.TrimSpace(p), "=")
+		if !ok || !strings.EqualFold(strings.TrimSpace(k), "rel") {
+			continue
+		}
+		if slices.Contains(strings.Fields(strings.ToLower(strings.Trim(strings.TrimSpace(v), `"`))), "next") {
+			return true
+		}
+	}
+	return false
+}
+
+// Tags lists every tag of the repository, sorted.
+func (c *Client) Tags(ctx context.Context) ([]string, error) {
+	arts, err := c.Artifacts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tags := []string{}
+	for _, a := range arts {
+		for _, t := range a.Tags {
+			tags = append(tags, t.Name)
+		}
+	}
+	slices.Sort(tags)
+	return slices.Compact(tags), nil
+}
+
+// getArtifact reads one artifact by tag or digest.
+func (c *Client) getArtifact(ctx context.Context, op, ref string, withTags bool) (*artifactJSON, error) {
+	q := url.Values{"with_tag": {strconv.FormatBool(withTags)}}
+	if withTags {
+		q.Set("with_immutable_status", "true")
+	}
+	var a artifactJSON
+	if _, err := c.getJSON(ctx, op, c.repoURL("/artifacts/"+url.PathEscape(ref), q), &a); err != nil {
+		return nil, err
+	}
+	if checkDigest(a.Digest) != nil {
+		return nil, fmt.Errorf("harbor: %s %s: Harbor answered an artifact without a valid digest (%q)", op, c.name, a.Digest)
+	}
+	return &a, nil
+}
+
+// Resolve returns the descriptor of the artifact a tag is on: right after a
+// listing from it (once per tag), otherwise with GET .../artifacts/{tag}. A
+// missing tag gives an error wrapping registryapi.ErrNotFound.
+func (c *Client) Resolve(ctx context.Context, tag string) (registryapi.Descriptor, error) {
+	if err := checkTag(tag); err != nil {
+		return registryapi.Descriptor{}, err
+	}
+	if a, ok := c.takeListed(tag); ok {
+		return a.descriptor(), nil
+	}
+	return c.resolve(ctx, tag)
+}
+
+// takeListed returns the artifact the last listing had for tag if the
+// listing is recent enough, once: a second Resolve of the tag asks Harbor.
+func (c *Client) takeListed(tag string) (*artifactJSON, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	a, ok := c.listed[tag]
+	delete(c.listed, tag)
+	return a, ok && c.now().Sub(c.listedAt) <= c.maxAge
+}
+
+// descriptor is the artifact as a Descriptor. Harbor's size is that of the
+// whole artifact (manifest, config and layers), not the manifest's, so Size
+// stays unknown.
+func (a *artifactJSON) descriptor() registryapi.Descriptor {
+	return registryapi.Descriptor{Digest: a.Digest, MediaType: a.ManifestMediaType}
+}
+
+// resolve reads the artifact of tag from Harbor.
+func (c *Client) resolve(ctx context.Context, tag string) (registryapi.Descriptor, error) {
+	a, err := c.getArtifact(ctx, "resolving tag "+tag+" of", tag, true)
+	if err != nil {
+		return registryapi.Descriptor{}, err
+	}
+	c.mu.Lock()
+	if c.protected == nil {
+		c.protected = map[string]string{}
+	}
+	for _, t := range a.Tags {
+		switch {
+		case t.Immutable:
+			c.protected[t.Name] = ReasonImmutable
+		case t.Signed:
+			c.protected[t.Name] = ReasonSigned
+		default:
+			delete(c.protected, t.Name)
+		}
+	}
+	c.mu.Unlock()
+	return a.descriptor(), nil
+}
+
+// maxChildLookups bounds the children of an index read for its revision.
+const maxChildLookups = 8
+
+// Inspect reads the artifact d points to: from the last listing if it had
+// the artifact, otherwise with GET .../artifacts/{digest}. Created is Harbor's push_time (what its retention rules count from),
+// falling back to the image config's "created"; the labels are the image
+// config's, which Harbor keeps in extra_attrs; an index's children come from
+// its references, and its revision, unless the index has its own, from its
+// newest child. An artifact Harbor lists as an accessory of another gets
+// that one as Subject.
+func (c *Client) Inspect(ctx context.Context, d registryapi.Descriptor) (registryapi.Image, error) {
+	if err := checkDigest(d.Digest); err != nil {
+		return registryapi.Image{}, err
+	}
+	op := "inspecting " + d.Digest + " in"
+	c.mu.Lock()
+	a := c.artifacts[d.Digest]
+	c.mu.Unlock()
+	if a == nil {
+		var err error
+		if a, err = c.getArtifact(ctx, op, d.Digest, false); err != nil {
+			return registryapi.Image{}, err
+		}
+	}
+	if a.Digest != d.Digest {
+		return registryapi.Image{}, fmt.Errorf("harbor: %s %s: Harbor answered artifact %s", op, c.name, a.Digest)
+	}
+	img := registryapi.Image{Descriptor: d, Annotations: a.Annotations}
+	img.MediaType = firstNonEmpty(a.ManifestMediaType, d.MediaType)
+	img.ArtifactType = firstNonEmpty(d.ArtifactType, a.ArtifactType)
+	created, labels := a.extra()
+	img.Created = parseTime(a.PushTime)
+	if img.Created.IsZero() {
+		img.Created = created
+	}
+	img.Labels = labels
+	img.IsIndex = img.MediaType == registryapi.MediaTypeOCIIndex || img.MediaType == registryapi.MediaTypeDockerList ||
+		len(a.References) > 0
+	for _, r := range a.References {
+		ch := registryapi.Descriptor{Digest: r.ChildDigest, Annotations: r.Annotations}
+		if p := r.Platform; p != nil {
+			ch.Platform = strings.TrimSuffix(p.OS+"/"+p.Architecture+"/"+p.Variant, "/")
+		}
+		img.Children = append(img.Children, ch)
+	}
+	img.Revision = revision(img.Annotations, img.Labels)
+	if img.IsIndex && img.Revision == "" {
+		if err := c.childRevision(ctx, &img); err != nil {
+			return registryapi.Image{}, err
+		}
+	}
+	c.mu.Lock()
+	subject := c.accessoryOf[d.Digest]
+	c.mu.Unlock()
+	if subject != "" {
+		img.Subject = &registryapi.Descriptor{Digest: subject}
+	}
+	return img, nil
+}
+
+// childRevision takes the labels and revision of an index's newest image
+// child (by the config's created time), skipping attestations and children
+// that are gone.
+func (c *Client) childRevision(ctx context.Context, img *registryapi.Image) error {
+	var newest time.Time
+	looked := 0
+	for _, ch := range img.Children {
+		if looked == maxChildLookups {
+			break
+		}
+		if ch.Annotations["vnd.docker.reference.type"] == "attestation-manifest" ||
+			strings.HasPrefix(ch.Platform, "unknown/") || checkDigest(ch.Digest) != nil {
+			continue
+		}
+		looked++
+		a, err := c.getArtifact(ctx, "inspecting "+ch.Digest+" (a child of "+img.Digest+") in", ch.Digest, false)
+		if errors.Is(err, registryapi.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		created, labels := a.extra()
+		if rev := revision(a.Annotations, labels); rev != "" && (img.Revision == "" || created.After(newest)) {
+			img.Revision, img.Labels, newest = rev, labels, created
+		}
+	}
+	return nil
+}
+
+func revision(annotations, labels map[string]string) string {
+	return firstNonEmpty(annotations[keyRevision], labels[keyRevision], annotations[keyWerfCommit], labels[keyWerfCommit])
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// Untag removes exactly one tag, leaving the artifact and its other tags:
+// DELETE .../artifacts/{expect}/tags/{tag}. Harbor answers 404 when the tag
+// is not on that artifact, so a tag that moved is never touched; it is then
+// looked up to tell registryapi.ErrTagMoved from registryapi.ErrNotFound. A
+// tag Harbor protects (immutable, signed) gives a *ProtectedError; one the
+// last listing found protected is skipped without a request.
+func (c *Client) Untag(ctx context.Context, tag, expect string) error {
+	if err := checkTag(tag); err != nil {
+		return err
+	}
+	if err := checkDigest(expect); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	reason := c.protected[tag]
+	c.mu.Unlock()
+	if reason != "" {
+		return &ProtectedError{Repository: c.name, Ref: tag, Reason: reason, Detail: "Harbor lists the tag as " + reason}
+	}
+	op := "untagging " + tag + " of"
+	resp, err := c.send(ctx, http.MethodDelete, c.repoURL("/artifacts/"+url.PathEscape(expect)+"/tags/"+url.PathEscape(tag), nil))
+	if err != nil {
+		return c.transportError(op, err)
+	}
+	switch resp.StatusCode {
+	case http.StatusOK, http.StatusAccepted, http.StatusNoContent:
+		discard(resp)
+		return nil
+	}
+	e := c.apiError(op, true, resp)
+	if r := e.protection(); r != "" {
+		c.setProtected(tag, r)
+		return &ProtectedError{Repository: c.name, Ref: tag, Reason: r, Detail: e.Message}
+	}
+	if e.StatusCode != http.StatusNotFound {
+		return e
+	}
+	// Not on expect: gone, or moved to another artifact.
+	d, err := c.resolve(ctx, tag)
+	switch {
+	case errors.Is(err, registryapi.ErrNotFound):
+		return fmt.Errorf("harbor: %s %s: %w", op, c.name, registryapi.ErrNotFound)
+	case err != nil:
+		return err
+	case d.Digest != expect:
+		return fmt.Errorf("harbor: %s %s: %w: it is on %s now, not %s", op, c.name, registryapi.ErrTagMoved, d.Digest, expect)
+	}
+	// Back on expect after Harbor did not find it there: someone pushed it
+	// again meanwhile. Leave it.
+	return fmt.Errorf("harbor: %s %s: %w: it was pushed again while being deleted", op, c.name, registryapi.ErrTagMoved)
+}
+
+func (c *Client) setProtected(tag, reason string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.protected == nil {
+		c.protected = map[string]string{}
+	}
+	c.protected[tag] = reason
+}
+
+// DeleteManifest deletes the artifact with every tag on it
+// (DELETE .../artifacts/{digest}). A missing artifact gives an error
+// wrapping registryapi.ErrNotFound; an artifact with an immutable tag a
+// *ProtectedError.
+func (c *Client) DeleteManifest(ctx context.Context, digest string) error {
+	if err := checkDigest(digest); err != nil {
+		return err
+	}
+	op := "deleting " + digest + " from"
+	resp, err := c.send(ctx, http.MethodDelete, c.repoURL("/artifacts/"+url.PathEscape(digest), nil))
+	if err != nil {
+		return c.transportError(op, err)
+	}
+	switch resp.StatusCode {
+	case http.StatusOK, http.StatusAccepted, http.StatusNoContent:
+		discard(resp)
+		return nil
+	}
+	e := c.apiError(op, true, resp)
+	if r := e.protection(); r != "" {
+		return &ProtectedError{Repository: c.name, Ref: digest, Reason: r, Detail: e.Message}
+	}
+	return e
+}

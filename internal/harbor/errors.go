@@ -1,0 +1,200 @@
+package harbor
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/docker-werf/docker-werf/internal/cleanup"
+	"github.com/docker-werf/docker-werf/internal/registryapi"
+)
+
+// Sentinels of ProtectedError; test with errors.Is. Both wrap
+// cleanup.ErrProtected, so cleanup keeps such a tag and reports it as
+// protected rather than failed.
+var (
+	// ErrImmutable: a tag immutability rule of the project matches the tag
+	// (or a tag of the artifact), so Harbor refuses to delete it.
+	ErrImmutable = fmt.Errorf("the tag is immutable in Harbor: %w", cleanup.ErrProtected)
+	// ErrSigned: Harbor refuses to delete a tag signed with Notary.
+	ErrSigned = fmt.Errorf("the tag is signed in Harbor: %w", cleanup.ErrProtected)
+)
+
+// Reasons of ProtectedError and Protected.
+const (
+	ReasonImmutable = "immutable"
+	ReasonSigned    = "signed"
+)
+
+// ProtectedError says Harbor protects a tag or an artifact on purpose: it
+// was not deleted, and deleting it again will not help until the rule goes.
+type ProtectedError struct {
+	Repository string // host/path
+	Ref        string // the tag, or the digest for an artifact
+	Reason     string // ReasonImmutable or ReasonSigned
+	Detail     string // Harbor's message, or how the listing said so
+}
+
+func (e *ProtectedError) Error() string {
+	var what string
+	switch e.Reason {
+	case ReasonSigned:
+		what = "it is signed (Harbor does not delete signed tags)"
+	default:
+		what = "it is immutable: a tag immutability rule of the Harbor project matches it " +
+			"(Project > Policy > Tag Immutability); remove or narrow the rule to let cleanup delete it"
+	}
+	s := fmt.Sprintf("harbor: skipped %s in %s: %s", e.Ref, e.Repository, what)
+	if e.Detail != "" {
+		s += " (" + e.Detail + ")"
+	}
+	return s
+}
+
+// Unwrap returns ErrImmutable or ErrSigned (both wrap cleanup.ErrProtected).
+func (e *ProtectedError) Unwrap() error {
+	if e.Reason == ReasonSigned {
+		return ErrSigned
+	}
+	return ErrImmutable
+}
+
+// SkipReason names why the tag was skipped: ReasonImmutable or
+// ReasonSigned.
+func (e *ProtectedError) SkipReason() string { return e.Reason }
+
+// APIError is an unexpected answer of the Harbor API.
+type APIError struct {
+	Op         string   // e.g. "listing tags of"
+	Repository string   // host/path
+	Method     string   // of the failed request
+	Path       string   // URL path and query of the failed request
+	StatusCode int      // HTTP status
+	Codes      []string // Harbor error codes (UNAUTHORIZED, NOT_FOUND, PRECONDITION, ...)
+	Message    string   // Harbor's messages, without anything that looks like a credential
+	hint       string
+	kind       error
+}
+
+func (e *APIError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "harbor: %s %s: %s %s: HTTP %d %s", e.Op, e.Repository, e.Method, e.Path, e.StatusCode,
+		http.StatusText(e.StatusCode))
+	if e.Message != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Message)
+	}
+	if e.hint != "" {
+		b.WriteString("; ")
+		b.WriteString(e.hint)
+	}
+	return b.String()
+}
+
+// Unwrap returns registryapi.ErrUnauthorized (401, 403) or
+// registryapi.ErrNotFound (404), if the answer was one of those.
+func (e *APIError) Unwrap() error { return e.kind }
+
+// apiError reads (and closes) the body of an unexpected response. write says
+// whether the operation needed delete rights.
+func (c *Client) apiError(op string, write bool, resp *http.Response) *APIError {
+	defer discard(resp)
+	e := &APIError{Op: op, Repository: c.name, Method: resp.Request.Method, Path: resp.Request.URL.RequestURI(),
+		StatusCode: resp.StatusCode}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	var errs struct {
+		Errors []struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"errors"`
+	}
+	var msgs []string
+	if json.Unmarshal(body, &errs) == nil && len(errs.Errors) > 0 {
+		for _, d := range errs.Errors {
+			e.Codes = append(e.Codes, d.Code)
+			msgs = append(msgs, strings.TrimSuffix(d.Code+": "+truncate(d.Message, 300), ": "))
+		}
+	} else if s := strings.TrimSpace(string(body)); s != "" && utf8.ValidString(s) && !strings.HasPrefix(s, "<") {
+		msgs = append(msgs, truncate(strings.Join(strings.Fields(s), " "), 300))
+	}
+	e.Message = c.redact(strings.Join(msgs, "; "))
+	switch resp.StatusCode {
+	case http.StatusUnauthorized:
+		e.kind = registryapi.ErrUnauthorized
+		e.hint = "Harbor refused the credentials: check " + names(credUsername, credPassword) +
+			` (a robot account is named "robot$<name>" or "robot$<project>+<name>")`
+	case http.StatusForbidden:
+		e.kind = registryapi.ErrUnauthorized
+		if write {
+			e.hint = fmt.Sprintf("the Harbor account %q may not delete in project %s: it needs the Maintainer or "+
+				"Project Admin role, or a robot account with the Delete Tag and Delete Artifact permissions "+
+				"(set with %s)", c.creds.Username, c.project, names(credUsername, credPassword))
+		} else {
+			e.hint = fmt.Sprintf("project %s does not exist or the Harbor account %q may not read it: it needs at "+
+				"least the Limited Guest role, or a robot account with the List Artifact and Read Artifact "+
+				"permissions (set with %s)", c.project, c.creds.Username, names(credUsername, credPassword))
+		}
+	case http.StatusNotFound:
+		e.kind = registryapi.ErrNotFound
+	case http.StatusTooManyRequests:
+		e.hint = "Harbor kept answering 429 Too Many Requests; lower the parallelism or try later"
+	}
+	return e
+}
+
+// protection recognises Harbor's refusal to delete a protected tag or
+// artifact: 412 PRECONDITION "... configured as immutable ..." or "... with
+// signature ...", and a 403 naming immutability (older Harbor and the
+// immutability middleware). Other 412s (an artifact an index still
+// references, say) are not protections.
+func (e *APIError) protection() string {
+	msg := strings.ToLower(e.Message)
+	switch {
+	case e.StatusCode != http.StatusPreconditionFailed && e.StatusCode != http.StatusForbidden:
+	case strings.Contains(msg, "immutable"):
+		return ReasonImmutable
+	case e.StatusCode == http.StatusPreconditionFailed && strings.Contains(msg, "signature"):
+		return ReasonSigned
+	}
+	return ""
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "..."
+}
+
+var secretLike = []*regexp.Regexp{
+	regexp.MustCompile(`(?i)\b(basic|bearer)\s+[A-Za-z0-9._~+/=-]{6,}`),
+	regexp.MustCompile(`(?i)\b(password|passwd|secret|token|access_token|refresh_token)(["']?\s*[=:]\s*["']?)[^&\s"',;]+`),
+}
+
+// minSecret is the shortest password redact replaces literally: a shorter
+// one would mangle ordinary words (and is no real password).
+const minSecret = 6
+
+// redact blanks the password and anything that looks like a credential in
+// text that came from the server.
+func (c *Client) redact(s string) string {
+	if len(c.creds.Password) >= minSecret {
+		s = strings.ReplaceAll(s, c.creds.Password, "[redacted]")
+	}
+	s = secretLike[0].ReplaceAllString(s, "$1 [redacted]")
+	return secretLike[1].ReplaceAllString(s, "$1$2[redacted]")
+}
+
+// discard drains (a little of) and closes a body so the connection can be
+// reused.
+func discard(resp *http.Response) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	_ = resp.Body.Close()
+}
