@@ -54,8 +54,9 @@ var specs = sync.OnceValue(func() map[Kind]Spec {
 				Name: "AWS credentials",
 				Description: "the AWS SDK default credential chain: AWS_PROFILE / AWS_ACCESS_KEY_ID, " +
 					"AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN / AWS_ROLE_ARN with AWS_WEB_IDENTITY_TOKEN_FILE (IRSA) / " +
-					"~/.aws config, SSO and credential_process / ECS and EC2 instance roles; needs ecr:ListImages, " +
-					"ecr:DescribeImages and ecr:BatchDeleteImage",
+					"~/.aws config, SSO and credential_process / ECS and EC2 instance roles; needs ecr:DescribeImages, " +
+					"ecr:BatchDeleteImage, and ecr:GetAuthorizationToken, ecr:BatchGetImage and " +
+					"ecr:GetDownloadUrlForLayer to read image configs",
 				Secret: true,
 			}},
 			Notes: "docker login to ECR (aws ecr get-login-password) is still needed for the registry API. " +
