@@ -55,9 +55,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/docker-werf/docker-werf/internal/apiclient"
 	"github.com/docker-werf/docker-werf/internal/registry"
 	"github.com/docker-werf/docker-werf/internal/registryapi"
-	"github.com/docker-werf/docker-werf/internal/retry"
 	"github.com/docker-werf/docker-werf/internal/version"
 )
 
@@ -88,11 +88,7 @@ type Credentials struct {
 
 // defaultTransport is shared by clients built without WithTransport, so that
 // they share connections and the per-host rate-limit gate.
-var defaultTransport = sync.OnceValue(func() http.RoundTripper {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConnsPerHost = 64
-	return retry.NewTransport(t)
-})
+var defaultTransport = apiclient.SharedTransport(64)
 
 // Option configures a Client.
 type Option func(*Client) error
@@ -103,8 +99,7 @@ type Option func(*Client) error
 func WithBaseURL(raw string) Option {
 	return func(c *Client) error {
 		u, err := url.Parse(raw)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil ||
-			(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+		if err != nil || !apiclient.IsBaseURL(u) || (u.Path != "" && u.Path != "/") {
 			return fmt.Errorf("invalid base URL %q: want https://host[:port]", raw)
 		}
 		c.base = &url.URL{Scheme: u.Scheme, Host: u.Host}
@@ -118,8 +113,8 @@ func WithBaseURL(raw string) Option {
 // so pass a retry.Transport or something that honours 429 alike.
 func WithTransport(rt http.RoundTripper) Option {
 	return func(c *Client) error {
-		if rt == nil {
-			return errors.New("nil transport")
+		if err := apiclient.CheckTransport(rt); err != nil {
+			return err
 		}
 		c.rt = rt
 		return nil

@@ -2,10 +2,8 @@ package acr
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -14,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/docker-werf/docker-werf/internal/apiclient"
 	"github.com/docker-werf/docker-werf/internal/registryapi"
 )
 
@@ -164,8 +163,7 @@ func (c *Client) getJSON(ctx context.Context, op, u string, v any) (*http.Respon
 	if resp.StatusCode != http.StatusOK {
 		return nil, c.apiError(op, false, resp)
 	}
-	defer discardBody(resp)
-	if err := json.NewDecoder(io.LimitReader(resp.Body, maxBody)).Decode(v); err != nil {
+	if err := apiclient.DecodeJSON(resp, maxBody, v); err != nil {
 		return nil, fmt.Errorf("acr: %s %s: decoding %s: %w", op, c.name, resp.Request.URL.RequestURI(), err)
 	}
 	return resp, nil
@@ -234,7 +232,7 @@ func nextLast(links []string) (string, error) {
 	for _, v := range links {
 		for _, link := range strings.Split(v, ",") {
 			target, params, ok := strings.Cut(link, ";")
-			if !ok || !relNext(params) {
+			if !ok || !apiclient.RelNext(params) {
 				continue
 			}
 			target = strings.TrimSpace(target)
@@ -253,20 +251,6 @@ func nextLast(links []string) (string, error) {
 		}
 	}
 	return "", nil
-}
-
-// relNext reports whether Link parameters include rel="next".
-func relNext(params string) bool {
-	for _, p := range strings.Split(params, ";") {
-		k, v, ok := strings.Cut(strings.TrimSpace(p), "=")
-		if !ok || !strings.EqualFold(strings.TrimSpace(k), "rel") {
-			continue
-		}
-		if slices.Contains(strings.Fields(strings.ToLower(strings.Trim(strings.TrimSpace(v), `"`))), "next") {
-			return true
-		}
-	}
-	return false
 }
 
 // Tags lists every tag of the repository, sorted.
@@ -400,11 +384,11 @@ func (c *Client) Untag(ctx context.Context, tag, expect string) error {
 	}
 	switch resp.StatusCode {
 	case http.StatusAccepted, http.StatusOK, http.StatusNoContent:
-		discardBody(resp)
+		apiclient.Discard(resp)
 		return nil
 	case http.StatusMethodNotAllowed:
 		_, msg := parseErrors(resp)
-		discardBody(resp)
+		apiclient.Discard(resp)
 		c.setLocked(tag, "ACR answered 405")
 		return &LockedError{Repository: c.name, Ref: tag, Detail: firstNonEmpty(msg, "ACR answered 405 Method Not Allowed")}
 	}
@@ -450,11 +434,11 @@ func (c *Client) DeleteManifest(ctx context.Context, digest string) error {
 	}
 	switch resp.StatusCode {
 	case http.StatusAccepted, http.StatusOK, http.StatusNoContent:
-		discardBody(resp)
+		apiclient.Discard(resp)
 		return nil
 	case http.StatusMethodNotAllowed:
 		_, msg := parseErrors(resp)
-		discardBody(resp)
+		apiclient.Discard(resp)
 		return &LockedError{Repository: c.name, Ref: digest, Detail: firstNonEmpty(msg, "ACR answered 405 Method Not Allowed")}
 	}
 	return c.apiError(op, true, resp)

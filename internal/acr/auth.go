@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/docker-werf/docker-werf/internal/apiclient"
 	"github.com/docker-werf/docker-werf/internal/registry"
 	"github.com/docker-werf/docker-werf/internal/registryapi"
 	"github.com/docker-werf/docker-werf/internal/retry"
@@ -55,7 +56,7 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	// The access token expired early or was revoked: get a new one and
 	// send the request once more.
-	discardBody(resp)
+	apiclient.Discard(resp)
 	header, err = t.header(req.Context(), header)
 	if err != nil {
 		return nil, err
@@ -269,7 +270,7 @@ func (s *tokenSource) post(ctx context.Context, path string, form url.Values, ou
 	if err != nil {
 		return fmt.Errorf("acr: %s: %w", op, err)
 	}
-	defer discardBody(resp)
+	defer apiclient.Discard(resp)
 	if resp.StatusCode != http.StatusOK {
 		msg := redact(readMessage(resp), form.Get("access_token"), form.Get("refresh_token"))
 		err := fmt.Errorf("acr: %s: HTTP %d %s", op, resp.StatusCode, http.StatusText(resp.StatusCode))
@@ -294,11 +295,6 @@ type refusedError struct{ msg string }
 
 func (e *refusedError) Error() string { return e.msg }
 func (e *refusedError) Unwrap() error { return registryapi.ErrUnauthorized }
-
-func discardBody(resp *http.Response) {
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	_ = resp.Body.Close()
-}
 
 func closeBody(req *http.Request) {
 	if req.Body != nil {

@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"regexp"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/docker-werf/docker-werf/internal/apiclient"
 	"github.com/docker-werf/docker-werf/internal/cleanup"
 	"github.com/docker-werf/docker-werf/internal/registryapi"
 )
@@ -58,18 +58,7 @@ type APIError struct {
 }
 
 func (e *APIError) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "acr: %s %s: %s %s: HTTP %d %s", e.Op, e.Repository, e.Method, e.Path, e.StatusCode,
-		http.StatusText(e.StatusCode))
-	if e.Message != "" {
-		b.WriteString(": ")
-		b.WriteString(e.Message)
-	}
-	if e.hint != "" {
-		b.WriteString("; ")
-		b.WriteString(e.hint)
-	}
-	return b.String()
+	return apiclient.FormatError("acr", e.Op, e.Repository, e.Method, e.Path, e.StatusCode, e.Message, e.hint)
 }
 
 // Unwrap returns registryapi.ErrUnauthorized (401, 403) or
@@ -99,7 +88,7 @@ func rightsHint(write bool) string {
 // apiError reads (and closes) the body of an unexpected response. write says
 // whether the operation needed delete rights.
 func (c *Client) apiError(op string, write bool, resp *http.Response) *APIError {
-	defer discardBody(resp)
+	defer apiclient.Discard(resp)
 	e := &APIError{Op: op, Repository: c.name, Method: resp.Request.Method, Path: resp.Request.URL.RequestURI(),
 		StatusCode: resp.StatusCode}
 	e.Codes, e.Message = parseErrors(resp)
@@ -138,10 +127,10 @@ func parseErrors(resp *http.Response) (codes []string, message string) {
 	if json.Unmarshal(body, &errs) == nil && len(errs.Errors) > 0 {
 		for _, d := range errs.Errors {
 			codes = append(codes, d.Code)
-			msgs = append(msgs, strings.TrimSuffix(d.Code+": "+truncate(d.Message, 300), ": "))
+			msgs = append(msgs, strings.TrimSuffix(d.Code+": "+apiclient.Truncate(d.Message, 300), ": "))
 		}
 	} else if s := strings.TrimSpace(string(body)); s != "" && utf8.ValidString(s) && !strings.HasPrefix(s, "<") {
-		msgs = append(msgs, truncate(strings.Join(strings.Fields(s), " "), 300))
+		msgs = append(msgs, apiclient.Truncate(strings.Join(strings.Fields(s), " "), 300))
 	}
 	return codes, strings.Join(msgs, "; ")
 }
@@ -152,21 +141,9 @@ func readMessage(resp *http.Response) string {
 	return msg
 }
 
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "..."
-}
-
-var secretLike = []*regexp.Regexp{
-	regexp.MustCompile(`(?i)\b(basic|bearer)\s+[A-Za-z0-9._~+/=-]{6,}`),
-	regexp.MustCompile(`(?i)\b(password|passwd|secret|token|access_token|refresh_token)(["']?\s*[=:]\s*["']?)[^&\s"',;]+`),
-	regexp.MustCompile(`\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*`), // a JWT
-}
+// scrubber blanks anything that looks like a credential, JWTs included.
+var scrubber = apiclient.NewScrubber(apiclient.DefaultSchemes, apiclient.DefaultKeys,
+	`\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*`) // a JWT
 
 // minSecret is the shortest secret redact replaces literally: shorter ones
 // would mangle ordinary words (and are no real passwords or tokens).
@@ -175,12 +152,5 @@ const minSecret = 6
 // redact blanks the secrets and anything that looks like a credential in
 // text that came from a server.
 func redact(s string, secrets ...string) string {
-	for _, secret := range secrets {
-		if len(secret) >= minSecret {
-			s = strings.ReplaceAll(s, secret, "[redacted]")
-		}
-	}
-	s = secretLike[0].ReplaceAllString(s, "$1 [redacted]")
-	s = secretLike[1].ReplaceAllString(s, "$1$2[redacted]")
-	return secretLike[2].ReplaceAllString(s, "[redacted]")
+	return scrubber.Scrub(apiclient.ReplaceSecrets(s, minSecret, secrets...))
 }

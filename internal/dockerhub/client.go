@@ -22,18 +22,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
 
+	"github.com/docker-werf/docker-werf/internal/apiclient"
 	"github.com/docker-werf/docker-werf/internal/cleanup"
 	"github.com/docker-werf/docker-werf/internal/registry"
 	"github.com/docker-werf/docker-werf/internal/registryapi"
@@ -95,8 +94,7 @@ type Option func(*Client) error
 func WithBaseURL(base string) Option {
 	return func(c *Client) error {
 		u, err := url.Parse(strings.TrimRight(base, "/"))
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil ||
-			u.RawQuery != "" || u.Fragment != "" {
+		if err != nil || !apiclient.IsBaseURL(u) {
 			return fmt.Errorf("invalid Docker Hub API URL %q: want http(s)://host[/path]", base)
 		}
 		c.base = u
@@ -109,8 +107,8 @@ func WithBaseURL(base string) Option {
 // Nothing above it retries, so pass a retrying one.
 func WithTransport(rt http.RoundTripper) Option {
 	return func(c *Client) error {
-		if rt == nil {
-			return errors.New("nil transport")
+		if err := apiclient.CheckTransport(rt); err != nil {
+			return err
 		}
 		c.rt = rt
 		return nil
@@ -121,8 +119,8 @@ func WithTransport(rt http.RoundTripper) Option {
 // (default DefaultPageSize).
 func WithPageSize(n int) Option {
 	return func(c *Client) error {
-		if n < 1 || n > MaxPageSize {
-			return fmt.Errorf("page size %d out of range 1..%d", n, MaxPageSize)
+		if err := apiclient.CheckPageSize(n, MaxPageSize); err != nil {
+			return err
 		}
 		c.pageSize = n
 		return nil
@@ -171,11 +169,7 @@ func WithClock(now func() time.Time) Option {
 
 // defaultTransport is shared by every Client built without WithTransport, so
 // that they share connections and the per-host rate-limit gates.
-var defaultTransport = sync.OnceValue(func() http.RoundTripper {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConnsPerHost = 16
-	return retry.NewTransport(t)
-})
+var defaultTransport = apiclient.SharedTransport(16)
 
 // Client talks to one Docker Hub repository. It implements
 // cleanup.Registry and is safe for concurrent use.
@@ -383,8 +377,7 @@ func (c *Client) createToken(ctx context.Context) (string, error) {
 	var out struct {
 		AccessToken string `json:"access_token"`
 	}
-	err = json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&out)
-	discard(resp)
+	err = apiclient.DecodeJSON(resp, 1<<20, &out)
 	if err != nil || out.AccessToken == "" {
 		return "", fmt.Errorf("dockerhub: %s %s: the answer of POST /v2/auth/token holds no access_token", op, c.name)
 	}
@@ -421,7 +414,7 @@ func (c *Client) do(ctx context.Context, op, method, u string) (*http.Response, 
 			return nil, fmt.Errorf("dockerhub: %s %s: %s", op, c.name, c.redact(err.Error()))
 		}
 		if resp.StatusCode == http.StatusUnauthorized && c.login && attempt == 0 {
-			discard(resp)
+			apiclient.Discard(resp)
 			c.dropToken(tok)
 			continue
 		}
@@ -438,8 +431,7 @@ func (c *Client) getJSON(ctx context.Context, op, u string, write bool, v any) e
 	if resp.StatusCode != http.StatusOK {
 		return c.responseError(op, write, resp)
 	}
-	err = json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(v)
-	discard(resp)
+	err = apiclient.DecodeJSON(resp, 64<<20, v)
 	if err != nil {
 		return fmt.Errorf("dockerhub: %s %s: decoding the answer of GET %s: %w", op, c.name, resp.Request.URL.Path, err)
 	}
@@ -459,18 +451,7 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "dockerhub: %s %s: %s %s: HTTP %d %s", e.Op, e.Repository, e.Method, e.Path, e.StatusCode,
-		http.StatusText(e.StatusCode))
-	if e.Message != "" {
-		b.WriteString(": ")
-		b.WriteString(e.Message)
-	}
-	if e.hint != "" {
-		b.WriteString("; ")
-		b.WriteString(e.hint)
-	}
-	return b.String()
+	return apiclient.FormatError("dockerhub", e.Op, e.Repository, e.Method, e.Path, e.StatusCode, e.Message, e.hint)
 }
 
 // Unwrap returns the sentinel error of the answer, if any:
@@ -480,7 +461,7 @@ func (e *Error) Unwrap() error { return e.kind }
 // responseError reads (and closes) an unexpected answer and classifies it.
 // write says whether the operation changes the repository.
 func (c *Client) responseError(op string, write bool, resp *http.Response) *Error {
-	defer discard(resp)
+	defer apiclient.Discard(resp)
 	e := &Error{
 		Op:         op,
 		Repository: c.name,
@@ -535,25 +516,14 @@ func apiMessage(body []byte) string {
 	} else if s := strings.TrimSpace(string(body)); s != "" && utf8.ValidString(s) && !strings.HasPrefix(s, "<") {
 		parts = append(parts, s)
 	}
-	return truncate(strings.Join(strings.Fields(strings.Join(parts, "; ")), " "), 300)
+	return apiclient.Truncate(strings.Join(strings.Fields(strings.Join(parts, "; ")), " "), 300)
 }
 
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "..."
-}
-
-var secretLike = []*regexp.Regexp{
-	regexp.MustCompile(`(?i)\b(basic|bearer|jwt)\s+[A-Za-z0-9._~+/=-]{6,}`),
-	regexp.MustCompile(`(?i)\b(password|passwd|secret|token|access_token|refresh_token)(["']?\s*[=:]\s*["']?)[^&\s"',;]+`),
-	regexp.MustCompile(`\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*\.?[A-Za-z0-9_-]*`), // a JWT
-	regexp.MustCompile(`\bdckr_(pat|oat)_[A-Za-z0-9_-]+`),
-}
+// scrubber blanks anything that looks like a credential: JWTs and Docker
+// access tokens included.
+var scrubber = apiclient.NewScrubber([]string{"basic", "bearer", "jwt"}, apiclient.DefaultKeys,
+	`\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*\.?[A-Za-z0-9_-]*`, // a JWT
+	`\bdckr_(pat|oat)_[A-Za-z0-9_-]+`)
 
 // redact removes the client's own secrets and anything that looks like a
 // credential from text bound for an error message.
@@ -561,15 +531,7 @@ func (c *Client) redact(s string) string {
 	c.secMu.Lock()
 	secrets := append(slices.Clone(c.fixed), c.made...)
 	c.secMu.Unlock()
-	for _, sec := range secrets {
-		if len(sec) >= 4 {
-			s = strings.ReplaceAll(s, sec, "[redacted]")
-		}
-	}
-	s = secretLike[0].ReplaceAllString(s, "$1 [redacted]")
-	s = secretLike[1].ReplaceAllString(s, "$1$2[redacted]")
-	s = secretLike[2].ReplaceAllString(s, "[redacted]")
-	return secretLike[3].ReplaceAllString(s, "[redacted]")
+	return scrubber.Scrub(apiclient.ReplaceSecrets(s, 4, secrets...))
 }
 
 // addSecret remembers a made token to scrub from errors (the latest few).
@@ -580,11 +542,4 @@ func (c *Client) addSecret(s string) {
 		c.made = slices.Delete(c.made, 0, 1)
 	}
 	c.made = append(c.made, s)
-}
-
-// discard drains (a little of) and closes a body so the connection can be
-// reused.
-func discard(resp *http.Response) {
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	_ = resp.Body.Close()
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/docker-werf/docker-werf/internal/apiclient"
 	"github.com/docker-werf/docker-werf/internal/registryapi"
 )
 
@@ -391,7 +392,7 @@ func (c *Client) deleteTag(ctx context.Context, op, tag string) error {
 	}
 	switch resp.StatusCode {
 	case http.StatusOK, http.StatusAccepted, http.StatusNoContent:
-		discard(resp)
+		apiclient.Discard(resp)
 		c.forget(tag)
 		return nil
 	}

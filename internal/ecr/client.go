@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	awsecr "github.com/aws/aws-sdk-go-v2/service/ecr"
 
+	"github.com/docker-werf/docker-werf/internal/apiclient"
 	"github.com/docker-werf/docker-werf/internal/registry"
 	"github.com/docker-werf/docker-werf/internal/registryapi"
 	"github.com/docker-werf/docker-werf/internal/version"
@@ -136,8 +137,8 @@ func WithBaseURL(u string) Option {
 // transport.
 func WithTransport(rt http.RoundTripper) Option {
 	return func(o *options) error {
-		if rt == nil {
-			return errors.New("nil transport")
+		if err := apiclient.CheckTransport(rt); err != nil {
+			return err
 		}
 		o.transport = rt
 		return nil

@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	awsretry "github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/smithy-go"
 
+	"github.com/docker-werf/docker-werf/internal/apiclient"
 	"github.com/docker-werf/docker-werf/internal/registryapi"
 )
 
@@ -88,7 +88,7 @@ func apiMessage(err error) string {
 	}
 	s := ae.ErrorCode()
 	if m := strings.Join(strings.Fields(ae.ErrorMessage()), " "); m != "" {
-		s += ": " + truncate(m, 300)
+		s += ": " + apiclient.Truncate(m, 300)
 	}
 	return s
 }
@@ -104,14 +104,4 @@ func httpStatus(err error) int {
 func isCode(err error, code string) bool {
 	var ae smithy.APIError
 	return errors.As(err, &ae) && ae.ErrorCode() == code
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "..."
 }

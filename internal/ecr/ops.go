@@ -12,6 +12,7 @@ import (
 	awsecr "github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecr/types"
 
+	"github.com/docker-werf/docker-werf/internal/apiclient"
 	"github.com/docker-werf/docker-werf/internal/cleanup"
 	"github.com/docker-werf/docker-werf/internal/registryapi"
 )
@@ -330,7 +331,7 @@ func (c *Client) failureError(op string, f *types.ImageFailure) error {
 func failureText(f *types.ImageFailure) string {
 	s := string(f.FailureCode)
 	if r := aws.ToString(f.FailureReason); r != "" {
-		s += ": " + truncate(r, 300)
+		s += ": " + apiclient.Truncate(r, 300)
 	}
 	return s
 }

@@ -8,12 +8,12 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/docker-werf/docker-werf/internal/apiclient"
 	"github.com/docker-werf/docker-werf/internal/registryapi"
 )
 
@@ -35,18 +35,7 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "ghcr: %s %s: %s %s: HTTP %d %s", e.Op, e.Repository, e.Method, e.Path, e.StatusCode,
-		http.StatusText(e.StatusCode))
-	if e.Message != "" {
-		b.WriteString(": ")
-		b.WriteString(e.Message)
-	}
-	if e.hint != "" {
-		b.WriteString("; ")
-		b.WriteString(e.hint)
-	}
-	return b.String()
+	return apiclient.FormatError("ghcr", e.Op, e.Repository, e.Method, e.Path, e.StatusCode, e.Message, e.hint)
 }
 
 // Unwrap returns the sentinel matching the answer: registryapi.ErrNotFound,
@@ -88,8 +77,7 @@ func (c *Client) getJSON(ctx context.Context, op, u string, write bool, v any) (
 	if resp.StatusCode != http.StatusOK {
 		return nil, c.responseError(op, write, resp)
 	}
-	defer discard(resp)
-	if err := json.NewDecoder(io.LimitReader(resp.Body, maxBody)).Decode(v); err != nil {
+	if err := apiclient.DecodeJSON(resp, maxBody, v); err != nil {
 		return nil, fmt.Errorf("ghcr: %s %s: decoding %s: %w", op, c.name, resp.Request.URL.Path, err)
 	}
 	return resp, nil
@@ -101,7 +89,7 @@ const maxBody = 32 << 20
 // responseError reads (and closes) an unexpected answer and classifies it.
 // write says whether the operation deletes.
 func (c *Client) responseError(op string, write bool, resp *http.Response) *Error {
-	defer discard(resp)
+	defer apiclient.Discard(resp)
 	e := &Error{
 		Op:         op,
 		Repository: c.name,
@@ -193,13 +181,13 @@ func apiMessage(body []byte) string {
 				msg += "; " + d
 			}
 		}
-		return truncate(scrub(strings.Join(strings.Fields(msg), " ")), 300)
+		return apiclient.Truncate(scrub(strings.Join(strings.Fields(msg), " ")), 300)
 	}
 	s := strings.TrimSpace(string(body))
 	if s == "" || !utf8.ValidString(s) || strings.HasPrefix(s, "<") || strings.HasPrefix(s, "{") {
 		return ""
 	}
-	return truncate(scrub(strings.Join(strings.Fields(s), " ")), 200)
+	return apiclient.Truncate(scrub(strings.Join(strings.Fields(s), " ")), 200)
 }
 
 func firstNonEmpty(ss ...string) string {
@@ -211,138 +199,25 @@ func firstNonEmpty(ss ...string) string {
 	return ""
 }
 
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "..."
-}
-
-var secretLike = []*regexp.Regexp{
-	regexp.MustCompile(`(?i)\b(basic|bearer|token)\s+[A-Za-z0-9._~+/=-]{6,}`),
-	regexp.MustCompile(`(?i)\b(password|passwd|secret|token|access_token|refresh_token)(["']?\s*[=:]\s*["']?)[^&\s"',;]+`),
-	regexp.MustCompile(`\b(ghp|gho|ghu|ghs|ghr|github_pat)_[A-Za-z0-9_]{10,}`),
-}
+// scrubber blanks anything that looks like a credential, GitHub's tokens
+// included.
+var scrubber = apiclient.NewScrubber([]string{"basic", "bearer", "token"}, apiclient.DefaultKeys,
+	`\b(ghp|gho|ghu|ghs|ghr|github_pat)_[A-Za-z0-9_]{10,}`)
 
 // scrub blanks anything that looks like a credential in text from a server.
-func scrub(s string) string {
-	s = secretLike[0].ReplaceAllString(s, "$1 [redacted]")
-	s = secretLike[1].ReplaceAllString(s, "$1$2[redacted]")
-	return secretLike[2].ReplaceAllString(s, "[redacted]")
-}
+func scrub(s string) string { return scrubber.Scrub(s) }
 
 // redact removes the token from s.
-func (c *Client) redact(s string) string {
-	if c.token == "" {
-		return s
-	}
-	s = strings.ReplaceAll(s, c.token, "[redacted]")
-	return strings.ReplaceAll(s, url.QueryEscape(c.token), "[redacted]")
-}
+func (c *Client) redact(s string) string { return apiclient.RedactToken(s, c.token) }
 
 // redactErr returns err with the token removed from its message, keeping
 // errors.Is and errors.As working.
-func (c *Client) redactErr(err error) error {
-	if err == nil || c.token == "" || !strings.Contains(err.Error(), c.token) {
-		return err
-	}
-	return &redactedError{msg: c.redact(err.Error()), err: err}
-}
-
-type redactedError struct {
-	msg string
-	err error
-}
-
-func (e *redactedError) Error() string { return e.msg }
-func (e *redactedError) Unwrap() error { return e.err }
-
-// discard drains (a little of) and closes a body so the connection can be
-// reused.
-func discard(resp *http.Response) {
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	_ = resp.Body.Close()
-}
+func (c *Client) redactErr(err error) error { return apiclient.RedactError(err, c.token) }
 
 // nextLink returns the rel="next" URL of a GitHub answer, or "" if there
 // is none. GitHub writes absolute links, often with another path than the
 // one requested (/organizations/{id}/... for /orgs/{org}/...); they are
 // followed as given, but only on the API's own host, with its scheme.
 func (c *Client) nextLink(resp *http.Response) (string, error) {
-	req := resp.Request.URL
-	for _, v := range resp.Header.Values("Link") {
-		for _, link := range splitLinks(v) {
-			target, params, ok := strings.Cut(link, ";")
-			target = strings.TrimSpace(target)
-			if !ok || !strings.HasPrefix(target, "<") || !strings.HasSuffix(target, ">") || !relNext(params) {
-				continue
-			}
-			u, err := req.Parse(target[1 : len(target)-1])
-			if err != nil {
-				return "", fmt.Errorf("invalid Link %q: %w", target, err)
-			}
-			if !sameHost(c.base, u) {
-				return "", fmt.Errorf("refusing Link to another host: %s", u.Redacted())
-			}
-			next := *c.base
-			next.Path, next.RawPath, next.RawQuery, next.Fragment = u.Path, u.RawPath, u.RawQuery, ""
-			return next.String(), nil
-		}
-	}
-	return "", nil
-}
-
-// splitLinks splits a Link header value at the commas between links (not
-// inside <...>).
-func splitLinks(v string) []string {
-	var out []string
-	depth, start := 0, 0
-	for i := 0; i < len(v); i++ {
-		switch v[i] {
-		case '<':
-			depth++
-		case '>':
-			if depth > 0 {
-				depth--
-			}
-		case ',':
-			if depth == 0 {
-				out = append(out, v[start:i])
-				start = i + 1
-			}
-		}
-	}
-	return append(out, v[start:])
-}
-
-func relNext(params string) bool {
-	for _, p := range strings.Split(params, ";") {
-		k, v, ok := strings.Cut(strings.TrimSpace(p), "=")
-		if ok && strings.EqualFold(strings.TrimSpace(k), "rel") {
-			for _, r := range strings.Fields(strings.Trim(strings.TrimSpace(v), `"`)) {
-				if strings.EqualFold(r, "next") {
-					return true
-				}
-			}
-		}
-	}
-	return false
-}
-
-// sameHost reports whether link names base's host (and port, if it has one).
-func sameHost(base, link *url.URL) bool {
-	return strings.EqualFold(base.Hostname(), link.Hostname()) && (link.Port() == "" || port(base) == port(link))
-}
-
-func port(u *url.URL) string {
-	if p := u.Port(); p != "" {
-		return p
-	}
-	if strings.EqualFold(u.Scheme, "http") {
-		return "80"
-	}
-	return "443"
+	return apiclient.NextLink(resp, c.base)
 }

@@ -34,10 +34,10 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/docker-werf/docker-werf/internal/apiclient"
 	"github.com/docker-werf/docker-werf/internal/cleanup"
 	"github.com/docker-werf/docker-werf/internal/registry"
 	"github.com/docker-werf/docker-werf/internal/registryapi"
-	"github.com/docker-werf/docker-werf/internal/retry"
 	buildversion "github.com/docker-werf/docker-werf/internal/version"
 )
 
@@ -104,8 +104,7 @@ type Option func(*Client) error
 func WithBaseURL(base string) Option {
 	return func(c *Client) error {
 		u, err := url.Parse(strings.TrimRight(base, "/"))
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil ||
-			u.RawQuery != "" || u.Fragment != "" {
+		if err != nil || !apiclient.IsBaseURL(u) {
 			return fmt.Errorf("invalid GitHub API URL %q: want http(s)://host[/path]", base)
 		}
 		c.base = u
@@ -118,8 +117,8 @@ func WithBaseURL(base string) Option {
 // Nothing above it retries, so pass a retrying one.
 func WithTransport(rt http.RoundTripper) Option {
 	return func(c *Client) error {
-		if rt == nil {
-			return errors.New("nil transport")
+		if err := apiclient.CheckTransport(rt); err != nil {
+			return err
 		}
 		c.rt = rt
 		return nil
@@ -130,8 +129,8 @@ func WithTransport(rt http.RoundTripper) Option {
 // (default DefaultPageSize).
 func WithPageSize(n int) Option {
 	return func(c *Client) error {
-		if n < 1 || n > MaxPageSize {
-			return fmt.Errorf("page size %d out of range 1..%d", n, MaxPageSize)
+		if err := apiclient.CheckPageSize(n, MaxPageSize); err != nil {
+			return err
 		}
 		c.pageSize = n
 		return nil
@@ -187,11 +186,7 @@ func WithUserAgent(ua string) Option {
 
 // defaultTransport is shared by every Client built without WithTransport,
 // so that they share connections and the per-host rate-limit gates.
-var defaultTransport = sync.OnceValue(func() http.RoundTripper {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConnsPerHost = 16
-	return retry.NewTransport(t)
-})
+var defaultTransport = apiclient.SharedTransport(16)
 
 // Client is the cleanup.Registry of one GitHub container package. It is
 // safe for concurrent use. Use one Client for the inventory and the

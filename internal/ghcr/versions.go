@@ -13,6 +13,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/docker-werf/docker-werf/internal/apiclient"
 	"github.com/docker-werf/docker-werf/internal/registryapi"
 )
 
@@ -308,7 +309,7 @@ func (c *Client) DeleteManifest(ctx context.Context, digest string) error {
 	}
 	switch resp.StatusCode {
 	case http.StatusNoContent, http.StatusOK, http.StatusAccepted:
-		discard(resp)
+		apiclient.Discard(resp)
 	default:
 		return c.responseError(op, true, resp)
 	}

@@ -7,12 +7,12 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/docker-werf/docker-werf/internal/apiclient"
 	"github.com/docker-werf/docker-werf/internal/registryapi"
 )
 
@@ -30,18 +30,7 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "gitlabapi: %s %s: %s %s: HTTP %d %s", e.Op, e.Repository, e.Method, e.Path, e.StatusCode,
-		http.StatusText(e.StatusCode))
-	if e.Message != "" {
-		b.WriteString(": ")
-		b.WriteString(e.Message)
-	}
-	if e.hint != "" {
-		b.WriteString("; ")
-		b.WriteString(e.hint)
-	}
-	return b.String()
+	return apiclient.FormatError("gitlabapi", e.Op, e.Repository, e.Method, e.Path, e.StatusCode, e.Message, e.hint)
 }
 
 // Unwrap returns the sentinel matching the answer: registryapi.ErrNotFound,
@@ -85,8 +74,7 @@ func (c *Client) getJSON(ctx context.Context, op, u string, write bool, v any) (
 	if resp.StatusCode != http.StatusOK {
 		return nil, c.responseError(op, write, resp)
 	}
-	defer discard(resp)
-	if err := json.NewDecoder(io.LimitReader(resp.Body, maxBody)).Decode(v); err != nil {
+	if err := apiclient.DecodeJSON(resp, maxBody, v); err != nil {
 		return nil, fmt.Errorf("gitlabapi: %s %s: decoding %s: %w", op, c.name, resp.Request.URL.Path, err)
 	}
 	return resp, nil
@@ -154,76 +142,7 @@ func withPage(u *url.URL, page int) string {
 
 // nextLink returns the rel="next" URL of resp's Link header, or "".
 func (c *Client) nextLink(resp *http.Response) (string, error) {
-	for _, v := range resp.Header.Values("Link") {
-		for _, link := range splitLinks(v) {
-			target, params, ok := strings.Cut(link, ";")
-			target = strings.TrimSpace(target)
-			if !ok || !strings.HasPrefix(target, "<") || !strings.HasSuffix(target, ">") || !relNext(params) {
-				continue
-			}
-			u, err := resp.Request.URL.Parse(target[1 : len(target)-1])
-			if err != nil {
-				return "", fmt.Errorf("invalid Link %q: %w", target, err)
-			}
-			if !sameHost(c.base, u) {
-				return "", fmt.Errorf("refusing Link to another host: %s", u.Redacted())
-			}
-			next := *c.base
-			next.Path, next.RawPath, next.RawQuery, next.Fragment = u.Path, u.RawPath, u.RawQuery, ""
-			return next.String(), nil
-		}
-	}
-	return "", nil
-}
-
-// splitLinks splits a Link header value at the commas between links.
-func splitLinks(v string) []string {
-	var out []string
-	depth, start := 0, 0
-	for i := 0; i < len(v); i++ {
-		switch v[i] {
-		case '<':
-			depth++
-		case '>':
-			if depth > 0 {
-				depth--
-			}
-		case ',':
-			if depth == 0 {
-				out = append(out, v[start:i])
-				start = i + 1
-			}
-		}
-	}
-	return append(out, v[start:])
-}
-
-func relNext(params string) bool {
-	for _, p := range strings.Split(params, ";") {
-		k, v, ok := strings.Cut(strings.TrimSpace(p), "=")
-		if ok && strings.EqualFold(strings.TrimSpace(k), "rel") {
-			for _, r := range strings.Fields(strings.Trim(strings.TrimSpace(v), `"`)) {
-				if strings.EqualFold(r, "next") {
-					return true
-				}
-			}
-		}
-	}
-	return false
-}
-
-func sameHost(base, link *url.URL) bool {
-	return strings.EqualFold(base.Hostname(), link.Hostname()) && (link.Port() == "" || port(base) == port(link))
-}
-
-func port(u *url.URL) string {
-	if p := u.Port(); p != "" {
-		return p
-	}
-	if strings.EqualFold(u.Scheme, "http") {
-		return "80"
-	}
-	return "443"
+	return apiclient.NextLink(resp, c.base)
 }
 
 // apiError is GitLab's error body: {"message": "404 Project Not Found"},
@@ -255,7 +174,7 @@ func (a apiError) text() string {
 // responseError reads (and closes) an unexpected answer and classifies it.
 // write says whether the operation deletes.
 func (c *Client) responseError(op string, write bool, resp *http.Response) *Error {
-	defer discard(resp)
+	defer apiclient.Discard(resp)
 	e := &Error{
 		Op:         op,
 		Repository: c.name,
@@ -270,7 +189,7 @@ func (c *Client) responseError(op string, write bool, resp *http.Response) *Erro
 	} else if s := strings.TrimSpace(string(body)); s != "" && utf8.ValidString(s) && !strings.HasPrefix(s, "<") {
 		e.Message = s
 	}
-	e.Message = truncate(scrub(c.redact(strings.Join(strings.Fields(e.Message), " "))), 300)
+	e.Message = apiclient.Truncate(scrub(c.redact(strings.Join(strings.Fields(e.Message), " "))), 300)
 	lower := strings.ToLower(e.Message)
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests:
@@ -345,58 +264,18 @@ func (c *Client) roleHint(write bool) string {
 		"(a private registry needs at least the Reporter role and the read_api or api scope)"
 }
 
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "..."
-}
-
-var secretLike = []*regexp.Regexp{
-	regexp.MustCompile(`(?i)\b(basic|bearer)\s+[A-Za-z0-9._~+/=-]{6,}`),
-	regexp.MustCompile(`(?i)\b(password|passwd|secret|token|private-token|job-token|access_token|refresh_token)(["']?\s*[=:]\s*["']?)[^&\s"',;]+`),
-	regexp.MustCompile(`\b(glpat|gldt|glcbt|glptt|glrt|gloas|glimt|glagent|glsoat|glffct)-[A-Za-z0-9_.-]{10,}`),
-}
+// scrubber blanks anything that looks like a credential, GitLab's tokens and
+// token headers included.
+var scrubber = apiclient.NewScrubber(apiclient.DefaultSchemes,
+	[]string{"password", "passwd", "secret", "token", "private-token", "job-token", "access_token", "refresh_token"},
+	`\b(glpat|gldt|glcbt|glptt|glrt|gloas|glimt|glagent|glsoat|glffct)-[A-Za-z0-9_.-]{10,}`)
 
 // scrub blanks anything that looks like a credential in text from a server.
-func scrub(s string) string {
-	s = secretLike[0].ReplaceAllString(s, "$1 [redacted]")
-	s = secretLike[1].ReplaceAllString(s, "$1$2[redacted]")
-	return secretLike[2].ReplaceAllString(s, "[redacted]")
-}
+func scrub(s string) string { return scrubber.Scrub(s) }
 
 // redact removes the token from s.
-func (c *Client) redact(s string) string {
-	if c.token == "" {
-		return s
-	}
-	s = strings.ReplaceAll(s, c.token, "[redacted]")
-	return strings.ReplaceAll(s, url.QueryEscape(c.token), "[redacted]")
-}
+func (c *Client) redact(s string) string { return apiclient.RedactToken(s, c.token) }
 
 // redactErr returns err with the token removed from its message, keeping
 // errors.Is and errors.As working.
-func (c *Client) redactErr(err error) error {
-	if err == nil || c.token == "" || !strings.Contains(err.Error(), c.token) {
-		return err
-	}
-	return &redactedError{msg: c.redact(err.Error()), err: err}
-}
-
-type redactedError struct {
-	msg string
-	err error
-}
-
-func (e *redactedError) Error() string { return e.msg }
-func (e *redactedError) Unwrap() error { return e.err }
-
-// discard drains (a little of) and closes a body so the connection can be
-// reused.
-func discard(resp *http.Response) {
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	_ = resp.Body.Close()
-}
+func (c *Client) redactErr(err error) error { return apiclient.RedactError(err, c.token) }

@@ -37,10 +37,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/docker-werf/docker-werf/internal/apiclient"
 	"github.com/docker-werf/docker-werf/internal/cleanup"
 	"github.com/docker-werf/docker-werf/internal/registry"
 	"github.com/docker-werf/docker-werf/internal/registryapi"
-	"github.com/docker-werf/docker-werf/internal/retry"
 	buildversion "github.com/docker-werf/docker-werf/internal/version"
 )
 
@@ -109,8 +109,7 @@ func WithBaseURL(base string) Option {
 
 func parseBase(base string) (*url.URL, error) {
 	u, err := url.Parse(strings.TrimRight(strings.TrimSpace(base), "/"))
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil ||
-		u.RawQuery != "" || u.Fragment != "" {
+	if err != nil || !apiclient.IsBaseURL(u) {
 		return nil, fmt.Errorf("invalid GitLab API URL %q: want http(s)://host[/path]/api/v4", base)
 	}
 	return u, nil
@@ -121,8 +120,8 @@ func parseBase(base string) (*url.URL, error) {
 // Nothing above it retries, so pass a retrying one.
 func WithTransport(rt http.RoundTripper) Option {
 	return func(c *Client) error {
-		if rt == nil {
-			return errors.New("nil transport")
+		if err := apiclient.CheckTransport(rt); err != nil {
+			return err
 		}
 		c.rt = rt
 		return nil
@@ -133,8 +132,8 @@ func WithTransport(rt http.RoundTripper) Option {
 // DefaultPageSize).
 func WithPageSize(n int) Option {
 	return func(c *Client) error {
-		if n < 1 || n > MaxPageSize {
-			return fmt.Errorf("page size %d out of range 1..%d", n, MaxPageSize)
+		if err := apiclient.CheckPageSize(n, MaxPageSize); err != nil {
+			return err
 		}
 		c.pageSize = n
 		return nil
@@ -190,11 +189,7 @@ func WithProject(idOrPath string) Option {
 
 // defaultTransport is shared by every Client built without WithTransport,
 // so that they share connections and the per-host rate-limit gates.
-var defaultTransport = sync.OnceValue(func() http.RoundTripper {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConnsPerHost = 16
-	return retry.NewTransport(t)
-})
+var defaultTransport = apiclient.SharedTransport(16)
 
 // Client is the cleanup.Registry of one GitLab container repository. It is
 // safe for concurrent use.

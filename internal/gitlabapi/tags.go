@@ -13,6 +13,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/docker-werf/docker-werf/internal/apiclient"
 	"github.com/docker-werf/docker-werf/internal/registryapi"
 )
 
@@ -232,7 +233,7 @@ func (c *Client) deleteTag(ctx context.Context, op, tag string) error {
 	}
 	switch resp.StatusCode {
 	case http.StatusOK, http.StatusNoContent, http.StatusAccepted:
-		discard(resp)
+		apiclient.Discard(resp)
 		return nil
 	}
 	e := c.responseError(op, true, resp)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -14,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/docker-werf/docker-werf/internal/apiclient"
 	"github.com/docker-werf/docker-werf/internal/registryapi"
 )
 
@@ -53,7 +53,7 @@ func checkDigest(d string) error {
 // lists it.
 type Artifact struct {
 	Digest    string
-	MediaType string // manifest media type
+	MediaType string    // manifest media type
 	Size      int64     // of the whole artifact: manifest, config and layers
 	PushTime  time.Time // last push of the artifact; zero if unknown
 	PullTime  time.Time // last pull; zero if never pulled
@@ -181,8 +181,7 @@ func (c *Client) getJSON(ctx context.Context, op, u string, v any) (*http.Respon
 	if resp.StatusCode != http.StatusOK {
 		return nil, c.apiError(op, false, resp)
 	}
-	defer discard(resp)
-	if err := json.NewDecoder(io.LimitReader(resp.Body, maxBody)).Decode(v); err != nil {
+	if err := apiclient.DecodeJSON(resp, maxBody, v); err != nil {
 		return nil, fmt.Errorf("harbor: %s %s: decoding %s: %w", op, c.name, resp.Request.URL.RequestURI(), err)
 	}
 	return resp, nil
@@ -260,24 +259,9 @@ func morePages(h http.Header, page, pageSize int) bool {
 	}
 	for _, v := range h.Values("Link") {
 		for _, link := range strings.Split(v, ",") {
-			if _, params, ok := strings.Cut(link, ";"); ok && relNext(params) {
+			if _, params, ok := strings.Cut(link, ";"); ok && apiclient.RelNext(params) {
 				return true
 			}
-		}
-	}
-	return false
-}
-
-// relNext reports whether Link parameters include rel="next" (rel may list
-// several space-separated types).
-func relNext(params string) bool {
-	for _, p := range strings.Split(params, ";") {
-		k, v, ok := strings.Cut(strings.TrimSpace(p), "=")
-		if !ok || !strings.EqualFold(strings.TrimSpace(k), "rel") {
-			continue
-		}
-		if slices.Contains(strings.Fields(strings.ToLower(strings.Trim(strings.TrimSpace(v), `"`))), "next") {
-			return true
 		}
 	}
 	return false
@@ -498,7 +482,7 @@ func (c *Client) Untag(ctx context.Context, tag, expect string) error {
 	}
 	switch resp.StatusCode {
 	case http.StatusOK, http.StatusAccepted, http.StatusNoContent:
-		discard(resp)
+		apiclient.Discard(resp)
 		return nil
 	}
 	e := c.apiError(op, true, resp)
@@ -548,7 +532,7 @@ func (c *Client) DeleteManifest(ctx context.Context, digest string) error {
 	}
 	switch resp.StatusCode {
 	case http.StatusOK, http.StatusAccepted, http.StatusNoContent:
-		discard(resp)
+		apiclient.Discard(resp)
 		return nil
 	}
 	e := c.apiError(op, true, resp)

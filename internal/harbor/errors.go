@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"regexp"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/docker-werf/docker-werf/internal/apiclient"
 	"github.com/docker-werf/docker-werf/internal/cleanup"
 	"github.com/docker-werf/docker-werf/internal/registryapi"
 )
@@ -81,18 +81,7 @@ type APIError struct {
 }
 
 func (e *APIError) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "harbor: %s %s: %s %s: HTTP %d %s", e.Op, e.Repository, e.Method, e.Path, e.StatusCode,
-		http.StatusText(e.StatusCode))
-	if e.Message != "" {
-		b.WriteString(": ")
-		b.WriteString(e.Message)
-	}
-	if e.hint != "" {
-		b.WriteString("; ")
-		b.WriteString(e.hint)
-	}
-	return b.String()
+	return apiclient.FormatError("harbor", e.Op, e.Repository, e.Method, e.Path, e.StatusCode, e.Message, e.hint)
 }
 
 // Unwrap returns registryapi.ErrUnauthorized (401, 403) or
@@ -102,7 +91,7 @@ func (e *APIError) Unwrap() error { return e.kind }
 // apiError reads (and closes) the body of an unexpected response. write says
 // whether the operation needed delete rights.
 func (c *Client) apiError(op string, write bool, resp *http.Response) *APIError {
-	defer discard(resp)
+	defer apiclient.Discard(resp)
 	e := &APIError{Op: op, Repository: c.name, Method: resp.Request.Method, Path: resp.Request.URL.RequestURI(),
 		StatusCode: resp.StatusCode}
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
@@ -116,10 +105,10 @@ func (c *Client) apiError(op string, write bool, resp *http.Response) *APIError 
 	if json.Unmarshal(body, &errs) == nil && len(errs.Errors) > 0 {
 		for _, d := range errs.Errors {
 			e.Codes = append(e.Codes, d.Code)
-			msgs = append(msgs, strings.TrimSuffix(d.Code+": "+truncate(d.Message, 300), ": "))
+			msgs = append(msgs, strings.TrimSuffix(d.Code+": "+apiclient.Truncate(d.Message, 300), ": "))
 		}
 	} else if s := strings.TrimSpace(string(body)); s != "" && utf8.ValidString(s) && !strings.HasPrefix(s, "<") {
-		msgs = append(msgs, truncate(strings.Join(strings.Fields(s), " "), 300))
+		msgs = append(msgs, apiclient.Truncate(strings.Join(strings.Fields(s), " "), 300))
 	}
 	e.Message = c.redact(strings.Join(msgs, "; "))
 	switch resp.StatusCode {
@@ -163,20 +152,8 @@ func (e *APIError) protection() string {
 	return ""
 }
 
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "..."
-}
-
-var secretLike = []*regexp.Regexp{
-	regexp.MustCompile(`(?i)\b(basic|bearer)\s+[A-Za-z0-9._~+/=-]{6,}`),
-	regexp.MustCompile(`(?i)\b(password|passwd|secret|token|access_token|refresh_token)(["']?\s*[=:]\s*["']?)[^&\s"',;]+`),
-}
+// scrubber blanks anything that looks like a credential.
+var scrubber = apiclient.NewScrubber(apiclient.DefaultSchemes, apiclient.DefaultKeys)
 
 // minSecret is the shortest password redact replaces literally: a shorter
 // one would mangle ordinary words (and is no real password).
@@ -185,16 +162,5 @@ const minSecret = 6
 // redact blanks the password and anything that looks like a credential in
 // text that came from the server.
 func (c *Client) redact(s string) string {
-	if len(c.creds.Password) >= minSecret {
-		s = strings.ReplaceAll(s, c.creds.Password, "[redacted]")
-	}
-	s = secretLike[0].ReplaceAllString(s, "$1 [redacted]")
-	return secretLike[1].ReplaceAllString(s, "$1$2[redacted]")
-}
-
-// discard drains (a little of) and closes a body so the connection can be
-// reused.
-func discard(resp *http.Response) {
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	_ = resp.Body.Close()
+	return scrubber.Scrub(apiclient.ReplaceSecrets(s, minSecret, c.creds.Password))
 }

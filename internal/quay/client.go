@@ -18,22 +18,20 @@ package quay
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
 
+	"github.com/docker-werf/docker-werf/internal/apiclient"
 	"github.com/docker-werf/docker-werf/internal/cleanup"
 	"github.com/docker-werf/docker-werf/internal/registry"
 	"github.com/docker-werf/docker-werf/internal/registryapi"
-	"github.com/docker-werf/docker-werf/internal/retry"
 	"github.com/docker-werf/docker-werf/internal/version"
 )
 
@@ -78,8 +76,7 @@ type Option func(*Client) error
 func WithBaseURL(base string) Option {
 	return func(c *Client) error {
 		u, err := url.Parse(strings.TrimRight(base, "/"))
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil ||
-			u.RawQuery != "" || u.Fragment != "" {
+		if err != nil || !apiclient.IsBaseURL(u) {
 			return fmt.Errorf("invalid Quay URL %q: want http(s)://host[:port][/path]", base)
 		}
 		c.base = u
@@ -92,8 +89,8 @@ func WithBaseURL(base string) Option {
 // Nothing above it retries, so pass a retrying one.
 func WithTransport(rt http.RoundTripper) Option {
 	return func(c *Client) error {
-		if rt == nil {
-			return errors.New("nil transport")
+		if err := apiclient.CheckTransport(rt); err != nil {
+			return err
 		}
 		c.rt = rt
 		return nil
@@ -104,8 +101,8 @@ func WithTransport(rt http.RoundTripper) Option {
 // DefaultPageSize).
 func WithPageSize(n int) Option {
 	return func(c *Client) error {
-		if n < 1 || n > MaxPageSize {
-			return fmt.Errorf("page size %d out of range 1..%d", n, MaxPageSize)
+		if err := apiclient.CheckPageSize(n, MaxPageSize); err != nil {
+			return err
 		}
 		c.pageSize = n
 		return nil
@@ -154,11 +151,7 @@ func WithClock(now func() time.Time) Option {
 
 // defaultTransport is shared by every Client built without WithTransport, so
 // that they share connections and the per-host rate-limit gates.
-var defaultTransport = sync.OnceValue(func() http.RoundTripper {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConnsPerHost = 16
-	return retry.NewTransport(t)
-})
+var defaultTransport = apiclient.SharedTransport(16)
 
 // Client talks to one Quay repository. It implements cleanup.Registry and is
 // safe for concurrent use.
@@ -278,8 +271,7 @@ func (c *Client) getJSON(ctx context.Context, op, u string, write bool, v any) e
 	if resp.StatusCode != http.StatusOK {
 		return c.responseError(op, write, resp)
 	}
-	err = json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(v)
-	discard(resp)
+	err = apiclient.DecodeJSON(resp, 64<<20, v)
 	if err != nil {
 		return fmt.Errorf("quay: %s %s: decoding the answer of GET %s: %w", op, c.name, resp.Request.URL.Path, err)
 	}
@@ -300,18 +292,7 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "quay: %s %s: %s %s: HTTP %d %s", e.Op, e.Repository, e.Method, e.Path, e.StatusCode,
-		http.StatusText(e.StatusCode))
-	if e.Message != "" {
-		b.WriteString(": ")
-		b.WriteString(e.Message)
-	}
-	if e.hint != "" {
-		b.WriteString("; ")
-		b.WriteString(e.hint)
-	}
-	return b.String()
+	return apiclient.FormatError("quay", e.Op, e.Repository, e.Method, e.Path, e.StatusCode, e.Message, e.hint)
 }
 
 // Unwrap returns the sentinel error of the answer, if any:
@@ -321,7 +302,7 @@ func (e *Error) Unwrap() error { return e.kind }
 // responseError reads (and closes) an unexpected answer and classifies it.
 // write says whether the operation changes the repository.
 func (c *Client) responseError(op string, write bool, resp *http.Response) *Error {
-	defer discard(resp)
+	defer apiclient.Discard(resp)
 	e := &Error{
 		Op:         op,
 		Repository: c.name,
@@ -393,37 +374,14 @@ func apiMessage(body []byte) (msg, errType string) {
 	} else if s := strings.TrimSpace(string(body)); s != "" && utf8.ValidString(s) && !strings.HasPrefix(s, "<") {
 		add(s)
 	}
-	return truncate(strings.Join(strings.Fields(strings.Join(parts, "; ")), " "), 300), m.ErrorType
+	return apiclient.Truncate(strings.Join(strings.Fields(strings.Join(parts, "; ")), " "), 300), m.ErrorType
 }
 
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "..."
-}
-
-var secretLike = []*regexp.Regexp{
-	regexp.MustCompile(`(?i)\b(basic|bearer)\s+[A-Za-z0-9._~+/=-]{6,}`),
-	regexp.MustCompile(`(?i)\b(password|passwd|secret|token|access_token|refresh_token)(["']?\s*[=:]\s*["']?)[^&\s"',;]+`),
-}
+// scrubber blanks anything that looks like a credential.
+var scrubber = apiclient.NewScrubber(apiclient.DefaultSchemes, apiclient.DefaultKeys)
 
 // redact removes the token and anything that looks like a credential from
 // text bound for an error message.
 func (c *Client) redact(s string) string {
-	if len(c.token) >= 4 {
-		s = strings.ReplaceAll(s, c.token, "[redacted]")
-	}
-	s = secretLike[0].ReplaceAllString(s, "$1 [redacted]")
-	return secretLike[1].ReplaceAllString(s, "$1$2[redacted]")
-}
-
-// discard drains (a little of) and closes a body so the connection can be
-// reused.
-func discard(resp *http.Response) {
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	_ = resp.Body.Close()
+	return scrubber.Scrub(apiclient.ReplaceSecrets(s, 4, c.token))
 }

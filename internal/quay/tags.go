@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/docker-werf/docker-werf/internal/apiclient"
 	"github.com/docker-werf/docker-werf/internal/registryapi"
 )
 
@@ -299,7 +300,7 @@ func (c *Client) deleteTag(ctx context.Context, op, tag string) error {
 	}
 	switch resp.StatusCode {
 	case http.StatusNoContent, http.StatusOK, http.StatusAccepted:
-		discard(resp)
+		apiclient.Discard(resp)
 		c.forget(tag)
 		return nil
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/docker-werf/docker-werf/internal/apiclient"
 	"github.com/docker-werf/docker-werf/internal/registryapi"
 	"github.com/docker-werf/docker-werf/internal/retry"
 )
@@ -38,7 +39,7 @@ func (c *Client) Tags(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer discard(resp)
+	defer apiclient.Discard(resp)
 	if resp.StatusCode == http.StatusNotFound {
 		return []string{}, nil
 	}
@@ -93,7 +94,7 @@ func (c *Client) DeleteManifest(ctx context.Context, digest string) error {
 	if err != nil {
 		return err
 	}
-	defer discard(resp)
+	defer apiclient.Discard(resp)
 	switch resp.StatusCode {
 	case http.StatusNoContent, http.StatusOK, http.StatusAccepted:
 		return nil
@@ -123,7 +124,7 @@ func (c *Client) registryIDFor(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	defer discard(resp)
+	defer apiclient.Discard(resp)
 	if resp.StatusCode != http.StatusOK {
 		return "", c.responseError(op, false, resp)
 	}
@@ -186,7 +187,7 @@ func (c *Client) do(ctx context.Context, op, method, path, registryID string) (*
 			return nil, fmt.Errorf("selectel: %s %s: %w", op, c.name, err)
 		}
 		if resp.StatusCode == http.StatusUnauthorized && attempt == 0 {
-			discard(resp)
+			apiclient.Discard(resp)
 			c.dropToken(token)
 			continue
 		}
@@ -275,7 +276,7 @@ func (c *Client) fetchToken(ctx context.Context) (string, time.Time, error) {
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("selectel: %s %s: %w", op, c.name, hide(err, c.creds.Password))
 	}
-	defer discard(resp)
+	defer apiclient.Discard(resp)
 	if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
 		msg := hide(errors.New(bodyMessage(resp)), c.creds.Password).Error()
 		switch resp.StatusCode {
@@ -365,18 +366,18 @@ func bodyMessage(resp *http.Response) string {
 		}
 		switch {
 		case json.Unmarshal(v.Error, &s) == nil && s != "":
-			return truncate(s, 300)
+			return apiclient.Truncate(s, 300)
 		case json.Unmarshal(v.Error, &ks) == nil && ks.Message != "":
-			return truncate(ks.Message, 300)
+			return apiclient.Truncate(ks.Message, 300)
 		case v.Message != "":
-			return truncate(v.Message, 300)
+			return apiclient.Truncate(v.Message, 300)
 		}
 	}
 	s := strings.Join(strings.Fields(string(b)), " ")
 	if s == "" || !utf8.ValidString(s) || strings.HasPrefix(s, "<") {
 		return ""
 	}
-	return truncate(s, 300)
+	return apiclient.Truncate(s, 300)
 }
 
 func prefixed(msg string) string {
@@ -384,19 +385,4 @@ func prefixed(msg string) string {
 		return ""
 	}
 	return ": " + msg
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "..."
-}
-
-func discard(resp *http.Response) {
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	_ = resp.Body.Close()
 }

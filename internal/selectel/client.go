@@ -37,10 +37,10 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 
+	"github.com/docker-werf/docker-werf/internal/apiclient"
 	"github.com/docker-werf/docker-werf/internal/cleanup"
 	"github.com/docker-werf/docker-werf/internal/registry"
 	"github.com/docker-werf/docker-werf/internal/registryapi"
-	"github.com/docker-werf/docker-werf/internal/retry"
 	"github.com/docker-werf/docker-werf/internal/version"
 )
 
@@ -116,8 +116,7 @@ func WithIdentityURL(base string) Option {
 
 func checkURL(base string) (string, error) {
 	u, err := url.Parse(strings.TrimRight(base, "/"))
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil ||
-		u.RawQuery != "" || u.Fragment != "" {
+	if err != nil || !apiclient.IsBaseURL(u) {
 		return "", fmt.Errorf("invalid base URL %q: want http(s)://host[:port][/path]", base)
 	}
 	return u.String(), nil
@@ -128,8 +127,8 @@ func checkURL(base string) (string, error) {
 // http.DefaultTransport). Nothing above it retries.
 func WithTransport(rt http.RoundTripper) Option {
 	return func(c *Client) error {
-		if rt == nil {
-			return errors.New("nil transport")
+		if err := apiclient.CheckTransport(rt); err != nil {
+			return err
 		}
 		c.hc = &http.Client{Transport: rt}
 		return nil
@@ -165,11 +164,7 @@ func withClock(now func() time.Time) Option {
 	}
 }
 
-var defaultTransport = sync.OnceValue(func() http.RoundTripper {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConnsPerHost = 16
-	return retry.NewTransport(t)
-})
+var defaultTransport = apiclient.SharedTransport(16)
 
 // New returns a Client for repo, cr.selcloud.ru/<registry>/<repository>.
 // Missing credentials are an error naming the flag and variable. Nothing is
