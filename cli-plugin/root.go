@@ -41,6 +41,7 @@ func newRootCommand(dockerCLI command.Cli) *cobra.Command {
 		newCIEnvCommand(dockerCLI),
 		newCleanupCommand(dockerCLI),
 		newPurgeCommand(dockerCLI),
+		newECRLoginCommand(dockerCLI),
 	)
 	return cmd
 }

@@ -78,6 +78,9 @@ type Options struct {
 	// EnvironmentOnly answers from the CI job and the explicit variables
 	// alone, never from the store: what a new job config can rely on.
 	EnvironmentOnly bool
+	// ECRLogin replaces running `docker werf ecr-login` (tests, and the
+	// plugin itself, which must not run itself).
+	ECRLogin ECRLoginFunc
 }
 
 // Variables read by the resolver besides the CI systems' own.

@@ -1,6 +1,7 @@
 package creds
 
 import (
+	"time"
 	"errors"
 	"fmt"
 	"strings"
@@ -48,13 +49,11 @@ func (r *Resolver) resolve(serverURL string) (answer, error) {
 		return answer{}, credentials.NewErrCredentialsNotFound()
 	}
 	if sc, err := r.jobScope(); err == nil && !r.opts.EnvironmentOnly {
-		e, found, err := sc.Get(host)
-		if err != nil {
-			return answer{}, err
+		if a, found, err := r.stored(sc, host); err != nil || found {
+			return a, err
 		}
-		if found {
-			return answer{user: e.Username, secret: e.Secret,
-				source: "stored by docker login in job scope " + sc.Key()}, nil
+		if a, found, err := r.ecrLogin(sc, host); err != nil || found {
+			return a, err
 		}
 	}
 	var pending error
@@ -227,6 +226,33 @@ func halfConfigured(host, userVar, passVar string, haveUser bool) error {
 
 // Add implements credentials.Helper: it saves the credentials in the job
 // scope (Username "<token>" included, unchanged).
+// stored answers from the job scope, unless the entry is due for a refresh.
+func (r *Resolver) stored(sc *credstore.Scope, host string) (answer, bool, error) {
+	e, found, err := sc.Get(host)
+	if err != nil || !found || (!e.RefreshAt.IsZero() && !time.Now().Before(e.RefreshAt)) {
+		return answer{}, false, err
+	}
+	source := "stored by docker login in job scope " + sc.Key()
+	if !e.RefreshAt.IsZero() {
+		source = "ECR token from docker werf ecr-login in job scope " + sc.Key()
+	}
+	return answer{user: e.Username, secret: e.Secret, source: source}, true, nil
+}
+
+// StoreExpiring stores a registry token in the job scope until refreshAt
+// (an ECR token, until half its life).
+func (r *Resolver) StoreExpiring(serverURL, username, secret string, refreshAt time.Time) error {
+	host, err := registry.HostKey(serverURL)
+	if err != nil {
+		return err
+	}
+	sc, err := r.jobScope()
+	if err != nil {
+		return fmt.Errorf("cannot store credentials for %s: %w", host, err)
+	}
+	return sc.Put(host, credstore.Entry{ServerURL: serverURL, Username: username, Secret: secret, RefreshAt: refreshAt})
+}
+
 func (r *Resolver) Add(c *credentials.Credentials) error {
 	if c == nil || c.ServerURL == "" {
 		return credentials.NewErrCredentialsMissingServerURL()

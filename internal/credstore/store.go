@@ -59,6 +59,9 @@ type Entry struct {
 	ServerURL string
 	Username  string
 	Secret    string
+	// RefreshAt, when set, is when the entry should be fetched again: a
+	// registry token (ECR) past half its life.
+	RefreshAt time.Time `json:",omitzero"`
 }
 
 // Root returns the store's root directory for env: $WERF_CREDENTIALS_DIR,

@@ -53,6 +53,16 @@ func (a authenticator) AuthorizationContext(ctx context.Context) (*authn.AuthCon
 	return &authn.AuthConfig{Username: t.username, Password: t.password}, nil
 }
 
+// RegistryLogin returns a registry login from GetAuthorizationToken (user
+// "AWS") and when to fetch a new one: half the token's life from now.
+func (c *Client) RegistryLogin(ctx context.Context) (username, password string, refreshAt time.Time, err error) {
+	t, err := c.registryToken(ctx)
+	if err != nil {
+		return "", "", time.Time{}, err
+	}
+	return t.username, t.password, t.refreshAt, nil
+}
+
 // registryToken returns a cached token while it is in the first half of
 // its life, otherwise fetches one; concurrent callers share one request.
 func (c *Client) registryToken(ctx context.Context) (*authToken, error) {
