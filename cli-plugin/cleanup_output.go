@@ -143,7 +143,7 @@ func printPlan(w io.Writer, rs []cleanup.TagResult) {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Tag, shortDigest(r.Digest), r.Action, r.Reason, outcome)
 	}
-	tw.Flush()
+	_ = tw.Flush()
 }
 
 func printSummary(w io.Writer, r cleanupReport) {

@@ -90,7 +90,7 @@ func (p *Pusher) Tag(ref, tag string) {
 // returns its digest.
 func (p *Pusher) Index(ref string, images ...v1.Image) string {
 	p.t.Helper()
-	var idx v1.ImageIndex = mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
+	idx := mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
 	for i, img := range images {
 		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: img,
 			Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: []string{"amd64", "arm64", "s390x"}[i%3]}}})

@@ -54,8 +54,8 @@ func StartProxy(t testing.TB, reg *Registry) *Proxy {
 		r.Host = reg.Addr
 		rp.ServeHTTP(&rewriter{ResponseWriter: w, from: "https://" + reg.Addr, to: "http://" + p.Addr}, r)
 	})}
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
+	go func() { _ = srv.Serve(l) }()
+	t.Cleanup(func() { _ = srv.Close() })
 	return p
 }
 
@@ -87,7 +87,7 @@ func (p *Proxy) serveFault(w http.ResponseWriter, r *http.Request) bool {
 				if tc, ok := conn.(*net.TCPConn); ok {
 					_ = tc.SetLinger(0)
 				}
-				conn.Close()
+				_ = conn.Close()
 				return true
 			}
 		}

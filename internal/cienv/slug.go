@@ -71,10 +71,9 @@ func slugify(s string) string {
 	var b strings.Builder
 	dash := false // a "-" is pending: written only before the next letter
 	for _, r := range s {
-		m := mapRune(r)
-		switch {
-		case m == "":
-		case m == "-":
+		switch m := mapRune(r); m {
+		case "":
+		case "-":
 			dash = b.Len() > 0
 		default:
 			if dash {

@@ -40,7 +40,7 @@ func writePrivate(path string, data []byte) error {
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
-	defer os.Remove(tmp.Name())
+	defer func() { _ = os.Remove(tmp.Name()) }() // gone already after the rename
 	if err := tmp.Chmod(0o600); err != nil {
 		tmp.Close()
 		return err
