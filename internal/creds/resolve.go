@@ -1,10 +1,10 @@
 package creds
 
 import (
-	"time"
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/docker/docker-credential-helpers/credentials"
 
