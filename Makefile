@@ -13,7 +13,7 @@ export DOCKER_WERF_TEST_CACHE := $(TEST_CACHE)
 export PATH := $(TEST_CACHE)/bin:$(PATH)
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: all build test unit e2e testdeps bench lint install demo clean
+.PHONY: all build test unit e2e testdeps bench vet lint install demo clean
 
 all: build
 
@@ -22,8 +22,13 @@ build:
 	$(GOBUILD) -o $(BIN)/docker-credential-werf ./credhelper
 
 ## test: every test, unit and end-to-end, installing what they need first.
-test: build testdeps
+test: build testdeps vet
 	DOCKER_WERF_BIN_DIR=$(BIN) go test -count=1 ./...
+
+## vet: gofmt and go vet, the fast part of lint; make test runs it.
+vet:
+	@test -z "$$(gofmt -l cli-plugin credhelper internal e2e)" || { gofmt -l cli-plugin credhelper internal e2e; echo "gofmt: files above need formatting"; exit 1; }
+	go vet ./...
 
 unit:
 	go test -count=1 ./cli-plugin/... ./credhelper/... ./internal/...
@@ -36,11 +41,11 @@ testdeps:
 
 ## bench: Go benchmarks, including whole-process latency of both binaries.
 bench: build testdeps
-	DOCKER_WERF_BIN_DIR=$(BIN) go test -run '^$$' -bench . -benchtime 200x ./e2e/ ./internal/...
+	DOCKER_WERF_BIN_DIR=$(BIN) go test -run '^$$' -bench . -skip '^BenchmarkRegistryAPIDelete$$' -benchtime 200x ./e2e/ ./internal/...
+	DOCKER_WERF_BIN_DIR=$(BIN) go test -run '^$$' -bench '^BenchmarkRegistryAPIDelete$$' -benchtime 1x -timeout 60m ./e2e/
+	DOCKER_WERF_BIN_DIR=$(BIN) DOCKER_WERF_BENCH=1 go test -count=1 -run '^TestCleanupBench$$' -v -timeout 90m ./e2e/bench/
 
-lint:
-	@test -z "$$(gofmt -l cli-plugin credhelper internal e2e)" || { gofmt -l cli-plugin credhelper internal e2e; echo "gofmt: files above need formatting"; exit 1; }
-	go vet ./...
+lint: vet
 	@if GOBIN=$(TEST_CACHE)/bin go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.6.2 2>/dev/null; then \
 		golangci-lint run ./...; \
 	else echo "golangci-lint could not be installed here; gofmt and go vet passed"; fi
