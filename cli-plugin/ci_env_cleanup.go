@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 
 	"github.com/docker/cli/cli/command"
 
@@ -64,7 +65,7 @@ func removeJobConfig(dockerCLI command.Cli, opts ciEnvOptions, getenv func(strin
 	if inJob {
 		for _, root := range jobTempRoots(opts, getenv) {
 			for _, d := range jobconfig.FindByJob(root, jobName(getenv)) {
-				if !contains(dirs, d) {
+				if !slices.Contains(dirs, d) {
 					dirs = append(dirs, d)
 				}
 			}
@@ -96,7 +97,7 @@ func jobTempRoots(opts ciEnvOptions, getenv func(string) string) []string {
 	var roots []string
 	job, _ := cienv.ReadJob(cienvSystem(getenv), getenv)
 	for _, r := range []string{opts.tmpDir, job.TempDir, os.TempDir()} {
-		if r != "" && !contains(roots, r) {
+		if r != "" && !slices.Contains(roots, r) {
 			roots = append(roots, r)
 		}
 	}

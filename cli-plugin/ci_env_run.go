@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -167,7 +168,7 @@ func helperHosts(opts ciEnvOptions, repoHost string, getenv func(string) string)
 			return nil, err
 		}
 		for _, h := range candidateHosts(repoHost, getenv) {
-			if _, _, err := r.Get(h); err == nil && !contains(hosts, h) {
+			if _, _, err := r.Get(h); err == nil && !slices.Contains(hosts, h) {
 				hosts = append(hosts, h)
 			}
 		}
@@ -191,20 +192,11 @@ func candidateHosts(repoHost string, getenv func(string) string) []string {
 	}
 	var keys []string
 	for _, h := range hosts {
-		if k, err := registry.HostKey(h); err == nil && !contains(keys, k) {
+		if k, err := registry.HostKey(h); err == nil && !slices.Contains(keys, k) {
 			keys = append(keys, k)
 		}
 	}
 	return keys
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // loginForJob checks the credentials against the registry, as docker login

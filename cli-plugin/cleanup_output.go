@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -150,7 +151,7 @@ func printSummary(w io.Writer, r cleanupReport) {
 	s := r.Summary
 	kept := 0
 	var reasons []string
-	for _, reason := range sortedMapKeys(s.Kept) {
+	for _, reason := range slices.Sorted(maps.Keys(s.Kept)) {
 		kept += s.Kept[reason]
 		reasons = append(reasons, fmt.Sprintf("%s %d", reason, s.Kept[reason]))
 	}
@@ -171,13 +172,4 @@ func shortDigest(d string) string {
 		return d[:19]
 	}
 	return d
-}
-
-func sortedMapKeys(m map[string]int) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -77,11 +78,11 @@ func runCIEnvForGolden(t *testing.T, h *harness.H, system string, vars map[strin
 	}
 	text := res.Stdout()
 	switch {
-	case contains(args, "--as-file") || contains(args, "--as-env-file"):
+	case slices.Contains(args, "--as-file") || slices.Contains(args, "--as-env-file"):
 		data, err := os.ReadFile(strings.TrimSpace(text))
 		assert.NilError(t, err)
 		text = "path: " + strings.TrimSpace(text) + "\n" + string(data)
-	case contains(args, "--github-env"):
+	case slices.Contains(args, "--github-env"):
 		data, err := os.ReadFile(githubEnv)
 		assert.NilError(t, err)
 		text = string(data)
@@ -122,13 +123,4 @@ func readCIFixture(t *testing.T, path string) (map[string]string, []string) {
 	}
 	assert.NilError(t, sc.Err())
 	return vars, args
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -1,6 +1,7 @@
 package cleanup
 
 import (
+	"maps"
 	"slices"
 
 	"github.com/docker-werf/docker-werf/internal/policy"
@@ -80,7 +81,7 @@ func MakePlan(items []Item, decisions []policy.Decision, opts PlanOptions) Plan 
 		dig := p.Items[d.Tag].Digest
 		byDigest[dig] = append(byDigest[dig], d)
 	}
-	for _, dig := range sortedKeys(byDigest) {
+	for _, dig := range slices.Sorted(maps.Keys(byDigest)) {
 		untagOnly := !opts.CannotUntag && (needed[dig] || !opts.DeleteManifests)
 		p.Actions = append(p.Actions, actionsFor(dig, byDigest[dig], untagOnly)...)
 	}
@@ -179,13 +180,4 @@ func neededDigests(items map[string]Item, ds []policy.Decision) map[string]bool 
 		}
 	}
 	return needed
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
