@@ -42,7 +42,7 @@ func runCleanup(ctx context.Context, dockerCLI command.Cli, opts cleanupOptions,
 	if cfg.TagFilter != nil {
 		inv.InScope = cfg.TagFilter.MatchString
 	}
-	items, err := cleanup.InventoryOf(ctx, reg, inv)
+	items, err := cleanup.InventoryOf(ctx, reg.Registry, inv)
 	if err != nil {
 		return fmt.Errorf("reading %s: %w", repo, err)
 	}
@@ -52,7 +52,7 @@ func runCleanup(ctx context.Context, dockerCLI command.Cli, opts cleanupOptions,
 	}
 	plan := cleanup.MakePlan(items, decisions, cleanup.PlanOptions{DeleteManifests: opts.deleteManifests,
 		CannotUntag: reg.cannotUntag})
-	return carryOutPlan(ctx, reg, plan, opts.dryRun, opts.connection.parallel, out)
+	return carryOutPlan(ctx, reg.Registry, plan, opts.dryRun, opts.connection.parallel, out)
 }
 
 // carryOutPlan executes (or, dry, shows) a plan and reports it; it fails

@@ -63,7 +63,7 @@ func runPurge(ctx context.Context, dockerCLI command.Cli, opts purgeOptions) err
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	out := newCleanupOutput(dockerCLI, repo, opts.format, opts.report, opts.dryRun)
-	items, err := cleanup.Inventory(ctx, reg, opts.connection.parallel, out.progress)
+	items, err := cleanup.Inventory(ctx, reg.Registry, opts.connection.parallel, out.progress)
 	if err != nil {
 		return fmt.Errorf("reading %s: %w", repo, err)
 	}
@@ -79,7 +79,7 @@ func runPurge(ctx context.Context, dockerCLI command.Cli, opts purgeOptions) err
 	// Everything goes: deleting each manifest whole is one request for all
 	// its tags.
 	plan := cleanup.MakePlan(items, decisions, cleanup.PlanOptions{DeleteManifests: true, CannotUntag: reg.cannotUntag})
-	return carryOutPlan(ctx, reg, plan, opts.dryRun, opts.connection.parallel, out)
+	return carryOutPlan(ctx, reg.Registry, plan, opts.dryRun, opts.connection.parallel, out)
 }
 
 func confirmPurge(dockerCLI command.Cli, repo string, n int) error {

@@ -171,6 +171,62 @@ func TestCleanupInterruptedAndPushedDuringRun(t *testing.T) {
 	}
 }
 
+// TestCleanupKilledMidUntag: distribution 2.8 has no tag DELETE, so
+// cleanup overwrites a group of tags with a throw-away manifest and then
+// deletes it. A run killed (SIGKILL: nothing finishes) between the two
+// leaves tags on the throw-away; the rerun deletes them as interrupted-untag
+// and ends where an uninterrupted run ends, and a third run deletes nothing.
+func TestCleanupKilledMidUntag(t *testing.T) {
+	h := harness.New(t)
+	s := newCleanupScene(t, h, harness.Registry28)
+	proxy := harness.StartProxy(t, s.reg)
+	env := s.env(t)
+	var tagPuts atomic.Int64
+	kill, dead := make(chan struct{}), make(chan struct{})
+	proxy.SetFault(func(r *http.Request) harness.Fault {
+		_, ref, _ := strings.Cut(r.URL.Path, "/manifests/")
+		if r.Method != http.MethodPut || ref == "" || strings.HasPrefix(ref, "sha256:") {
+			return harness.Fault{}
+		}
+		// Groups grow 1, 4, ...: the third overwrite is the second of
+		// the second group, whose throw-away is not deleted yet.
+		if tagPuts.Add(1) == 3 {
+			close(kill)
+			<-dead
+		}
+		return harness.Fault{}
+	})
+	cmd := env.Cmd(env.Bins.Plugin, append([]string{"werf"}, s.cleanupArgs(proxy.Addr+"/shop/app", "--parallel", "1")...)...)
+	run := icmd.StartCmd(cmd)
+	assert.NilError(t, run.Error)
+	select {
+	case <-kill:
+		assert.NilError(t, run.Cmd.Process.Kill())
+	case <-time.After(60 * time.Second):
+		t.Fatal("the cleanup never overwrote a third tag")
+	}
+	res := icmd.WaitOnCmd(60*time.Second, run)
+	close(dead)
+	assert.Check(t, res.ExitCode != 0)
+
+	report := filepath.Join(t.TempDir(), "report.json")
+	h.Plugin(env, s.cleanupArgs(s.repo, "--report", report)...).Assert(t, icmd.Success)
+	var leftovers []string
+	for _, tr := range readReport(t, report).Tags {
+		if tr.Reason == "interrupted-untag" {
+			assert.Check(t, is.Equal(tr.Outcome, "deleted"), tr.Tag)
+			leftovers = append(leftovers, tr.Tag)
+		}
+	}
+	assert.Check(t, len(leftovers) >= 1, "the killed run left no tag on a throw-away manifest")
+	assert.Check(t, is.DeepEqual(sorted(s.pusher.Tags(s.repo)), s.survivors()))
+	for _, d := range s.mustExist {
+		assert.Check(t, s.pusher.Exists(s.repo+"@"+d), "manifest %s is gone", d)
+	}
+	h.Plugin(env, s.cleanupArgs(s.repo, "--report", report)...).Assert(t, icmd.Success)
+	assert.Check(t, is.Equal(readReport(t, report).Summary.Deleted, 0), "a third run deleted something")
+}
+
 // TestCleanupBadInput: each error names the input, exits non-zero, and
 // nothing is deleted.
 func TestCleanupBadInput(t *testing.T) {

@@ -75,16 +75,66 @@ func Execute(ctx context.Context, reg Registry, plan Plan, opts Options) ([]TagR
 	if err != nil {
 		return results.list(), err
 	}
+	tick := progressOf(opts.Progress, "deleting", len(actions))
+	grouper, grouping := reg.(GroupUntagger)
+	var untags []Action
+	if grouping {
+		// Manifest deletes first: on distribution 2.8 a DELETE by digest
+		// fails half way when tag links are written meanwhile, as the
+		// grouped untags do.
+		actions, untags = splitUntags(actions)
+	}
+	var mu sync.Mutex
+	finished := 0
 	run := func(_ context.Context, i int) error {
 		// Requests in flight finish even when ctx ends mid-way.
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opts.timeout())
 		defer cancel()
 		carryOut(rctx, reg, actions[i], results)
+		mu.Lock()
+		finished++
+		tick(finished)
+		mu.Unlock()
 		return nil
 	}
-	err = forEach(ctx, len(actions), opts.Parallel, progressOf(opts.Progress, "deleting", len(actions)), run)
+	err = forEach(ctx, len(actions), opts.Parallel, func(int) {}, run)
+	if err == nil && len(untags) > 0 {
+		tags := make([]registryapi.TagAt, len(untags))
+		for i, a := range untags {
+			tags[i] = registryapi.TagAt{Tag: a.Tags[0], Digest: a.Digest}
+		}
+		grouper.UntagAll(ctx, tags, registryapi.UntagAllOptions{Parallel: opts.Parallel, Timeout: opts.timeout(),
+			Done: func(i int, err error) {
+				o, err := outcomeOf(err)
+				results.set(tags[i].Tag, Untag, o, err)
+				mu.Lock()
+				finished++
+				tick(finished)
+				mu.Unlock()
+			}})
+		err = ctx.Err()
+	}
 	results.interruptRest()
 	return results.list(), err
+}
+
+// GroupUntagger is implemented by registries that untag many tags with
+// fewer requests than an Untag each (registryapi.Client, where the registry
+// has no tag DELETE).
+type GroupUntagger interface {
+	UntagAll(ctx context.Context, tags []registryapi.TagAt, opts registryapi.UntagAllOptions)
+}
+
+// splitUntags separates the untags from the other actions.
+func splitUntags(actions []Action) (others, untags []Action) {
+	for _, a := range actions {
+		if a.Kind == Untag {
+			untags = append(untags, a)
+		} else {
+			others = append(others, a)
+		}
+	}
+	return others, untags
 }
 
 func (o Options) timeout() time.Duration {
@@ -240,3 +290,8 @@ func (r *results) list() []TagResult {
 	slices.SortFunc(out, func(a, b TagResult) int { return strings.Compare(a.Tag, b.Tag) })
 	return out
 }
+
+var (
+	_ ManifestFetcher = (*registryapi.Client)(nil)
+	_ GroupUntagger   = (*registryapi.Client)(nil)
+)

@@ -6,6 +6,7 @@
 package cleanup
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -25,6 +26,15 @@ type Registry interface {
 	DeleteManifest(ctx context.Context, digest string) error
 }
 
+// ManifestFetcher is implemented by registries that resolve a tag and read
+// its manifest with one request (registryapi.Client). The inventory then
+// sends one GET per tag where it would send a HEAD per tag and a GET per
+// image: on distribution both cost the registry the same.
+type ManifestFetcher interface {
+	Fetch(ctx context.Context, tag string) (registryapi.Manifest, error)
+	InspectManifest(ctx context.Context, m registryapi.Manifest) (registryapi.Image, error)
+}
+
 // Item is one tag and what the policies need to know of its image.
 type Item struct {
 	Tag      string
@@ -34,6 +44,10 @@ type Item struct {
 	IsIndex  bool
 	Children []string // digests of an index's manifests
 	Subject  string   // digest of the image this one refers to (OCI 1.1)
+	// ThrowAway says the tag points to one of the throw-away manifests
+	// untagging puts over a tag before deleting it: an earlier run stopped
+	// in between.
+	ThrowAway bool
 }
 
 // Progress reports how far a phase is; it may be nil.
@@ -75,9 +89,20 @@ func InventoryOf(ctx context.Context, reg Registry, opts InventoryOptions) ([]It
 		}
 	}
 	descs := make([]registryapi.Descriptor, len(tags))
+	fetched := newManifests()
+	fetcher, canFetch := reg.(ManifestFetcher)
 	err = forEach(ctx, len(toResolve), opts.Parallel, progressOf(opts.Progress, "resolving tags", len(toResolve)), func(ctx context.Context, j int) error {
 		i := toResolve[j]
-		d, err := reg.Resolve(ctx, tags[i])
+		var d registryapi.Descriptor
+		var err error
+		if canFetch && inScope(tags[i]) {
+			var m registryapi.Manifest
+			m, err = fetcher.Fetch(ctx, tags[i])
+			d = m.Descriptor
+			fetched.add(m)
+		} else {
+			d, err = reg.Resolve(ctx, tags[i])
+		}
 		if errors.Is(err, registryapi.ErrNotFound) {
 			return nil
 		}
@@ -93,7 +118,16 @@ func InventoryOf(ctx context.Context, reg Registry, opts InventoryOptions) ([]It
 			wanted = append(wanted, descs[i])
 		}
 	}
-	images, err := inspectAll(ctx, reg, wanted, opts.Parallel, opts.Progress)
+	inspect := reg.Inspect
+	if canFetch {
+		inspect = func(ctx context.Context, d registryapi.Descriptor) (registryapi.Image, error) {
+			if m, ok := fetched.take(d.Digest); ok {
+				return fetcher.InspectManifest(ctx, m)
+			}
+			return reg.Inspect(ctx, d)
+		}
+	}
+	images, err := inspectAll(ctx, inspect, wanted, opts.Parallel, opts.Progress)
 	if err != nil {
 		return nil, err
 	}
@@ -109,7 +143,37 @@ func InventoryOf(ctx context.Context, reg Registry, opts InventoryOptions) ([]It
 	return items, nil
 }
 
-func inspectAll(ctx context.Context, reg Registry, descs []registryapi.Descriptor, parallel int, progress Progress) (map[string]registryapi.Image, error) {
+// manifests holds the manifests the inventory fetched, one per digest,
+// until they are inspected.
+type manifests struct {
+	mu       sync.Mutex
+	byDigest map[string]registryapi.Manifest
+}
+
+func newManifests() *manifests { return &manifests{byDigest: map[string]registryapi.Manifest{}} }
+
+func (ms *manifests) add(m registryapi.Manifest) {
+	if m.Digest == "" {
+		return
+	}
+	ms.mu.Lock()
+	defer ms.mu.Unlock()
+	if _, ok := ms.byDigest[m.Digest]; !ok {
+		ms.byDigest[m.Digest] = m
+	}
+}
+
+func (ms *manifests) take(digest string) (registryapi.Manifest, bool) {
+	ms.mu.Lock()
+	defer ms.mu.Unlock()
+	m, ok := ms.byDigest[digest]
+	delete(ms.byDigest, digest)
+	return m, ok
+}
+
+type inspectFunc func(context.Context, registryapi.Descriptor) (registryapi.Image, error)
+
+func inspectAll(ctx context.Context, inspect inspectFunc, descs []registryapi.Descriptor, parallel int, progress Progress) (map[string]registryapi.Image, error) {
 	var unique []registryapi.Descriptor
 	seen := map[string]bool{}
 	for _, d := range descs {
@@ -120,7 +184,7 @@ func inspectAll(ctx context.Context, reg Registry, descs []registryapi.Descripto
 	}
 	images := make([]registryapi.Image, len(unique))
 	err := forEach(ctx, len(unique), parallel, progressOf(progress, "inspecting images", len(unique)), func(ctx context.Context, i int) error {
-		img, err := reg.Inspect(ctx, unique[i])
+		img, err := inspect(ctx, unique[i])
 		if err != nil {
 			return fmt.Errorf("inspecting %s: %w", unique[i].Digest, err)
 		}
@@ -129,14 +193,17 @@ func inspectAll(ctx context.Context, reg Registry, descs []registryapi.Descripto
 	})
 	byDigest := make(map[string]registryapi.Image, len(unique))
 	for i, d := range unique {
+		artifactType := images[i].ArtifactType
 		images[i].Descriptor = d
+		images[i].ArtifactType = cmp.Or(d.ArtifactType, artifactType)
 		byDigest[d.Digest] = images[i]
 	}
 	return byDigest, err
 }
 
 func newItem(tag string, img registryapi.Image) Item {
-	it := Item{Tag: tag, Digest: img.Digest, Created: img.Created, Commit: img.Revision, IsIndex: img.IsIndex}
+	it := Item{Tag: tag, Digest: img.Digest, Created: img.Created, Commit: img.Revision, IsIndex: img.IsIndex,
+		ThrowAway: img.ArtifactType == registryapi.ArtifactTypeUntag}
 	for _, c := range img.Children {
 		it.Children = append(it.Children, c.Digest)
 	}

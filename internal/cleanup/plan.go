@@ -71,7 +71,7 @@ func MakePlan(items []Item, decisions []policy.Decision, opts PlanOptions) Plan 
 	for _, it := range items {
 		p.Items[it.Tag] = it
 	}
-	p.Decisions = followSubjects(p.Items, slices.Clone(decisions))
+	p.Decisions = followSubjects(p.Items, deleteThrowAways(p.Items, slices.Clone(decisions)))
 	if opts.CannotUntag {
 		p.Decisions = keepWholeImages(p.Items, p.Decisions)
 	}
@@ -106,6 +106,24 @@ func actionsFor(digest string, ds []policy.Decision, untagOnly bool) []Action {
 		actions[i] = Action{Kind: Untag, Digest: digest, Tags: []string{tag}}
 	}
 	return actions
+}
+
+// ReasonInterruptedUntag deletes a tag that an earlier run overwrote with a
+// throw-away manifest and stopped before deleting.
+const ReasonInterruptedUntag = "interrupted-untag"
+
+// deleteThrowAways deletes every tag that points to a throw-away manifest,
+// whatever else the policy says of it: the image it named was untagged
+// already, the tag names an empty manifest, and only a rerun can finish the
+// untag.
+func deleteThrowAways(items map[string]Item, ds []policy.Decision) []policy.Decision {
+	for i, d := range ds {
+		if items[d.Tag].ThrowAway {
+			ds[i] = policy.Decision{Tag: d.Tag, Keep: false, Reason: ReasonInterruptedUntag,
+				Detail: "points to a throw-away manifest an interrupted untag left (" + d.Reason + ")"}
+		}
+	}
+	return ds
 }
 
 // keepWholeImages keeps every tag of an image that keeps one tag, or that

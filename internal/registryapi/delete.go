@@ -226,16 +226,22 @@ func (c *Client) deleteTag(ctx context.Context, hc *http.Client, op, tag string)
 	return true, e
 }
 
-// throwAway returns a unique OCI image manifest for tag and its digest.
+// throwAway returns a unique OCI image manifest and its digest. tag, when
+// given, is recorded in an annotation; a manifest shared by a group of tags
+// records none.
 func throwAway(tag string) ([]byte, string) {
 	empty := map[string]any{"mediaType": MediaTypeOCIEmpty, "digest": emptyJSONDigest, "size": len(emptyJSON)}
+	annotations := map[string]string{AnnotationUntagNonce: randomHex(16)}
+	if tag != "" {
+		annotations[AnnotationUntagTag] = tag
+	}
 	m := map[string]any{
 		"schemaVersion": 2,
 		"mediaType":     MediaTypeOCIManifest,
 		"artifactType":  ArtifactTypeUntag,
 		"config":        empty,
 		"layers":        []any{empty},
-		"annotations":   map[string]string{AnnotationUntagNonce: randomHex(16), AnnotationUntagTag: tag},
+		"annotations":   annotations,
 	}
 	b, _ := json.Marshal(m) // cannot fail
 	sum := sha256.Sum256(b)
@@ -244,6 +250,14 @@ func throwAway(tag string) ([]byte, string) {
 
 func (c *Client) overwriteAndDelete(ctx context.Context, hc *http.Client, op, tag string) error {
 	body, dig := throwAway(tag)
+	if err := c.putThrowAway(ctx, hc, op, tag, body, dig); err != nil {
+		return err
+	}
+	return c.deleteThrowAwayFully(ctx, hc, op, body, dig)
+}
+
+// putThrowAway overwrites tag with the throw-away manifest body.
+func (c *Client) putThrowAway(ctx context.Context, hc *http.Client, op, tag string, body []byte, dig string) error {
 	hdr := http.Header{"Content-Type": {MediaTypeOCIManifest}}
 	resp, err := c.send(ctx, hc, http.MethodPut, c.url("/manifests/"+tag), hdr, body)
 	if err != nil {
@@ -257,6 +271,13 @@ func (c *Client) overwriteAndDelete(ctx context.Context, hc *http.Client, op, ta
 		return fmt.Errorf("registryapi: %s %s: the registry stored the throw-away manifest as %s, not %s; not deleting it",
 			op, c.repo.Name(), got, dig)
 	}
+	return nil
+}
+
+// deleteThrowAwayFully DELETEs a throw-away manifest by digest, which
+// removes every tag on it.
+func (c *Client) deleteThrowAwayFully(ctx context.Context, hc *http.Client, op string, body []byte, dig string) error {
+	hdr := http.Header{"Content-Type": {MediaTypeOCIManifest}}
 	for attempt := 1; ; attempt++ {
 		gone, err := c.deleteThrowAway(ctx, hc, op, dig)
 		if err != nil || !gone {

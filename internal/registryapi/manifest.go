@@ -263,12 +263,56 @@ func (c *Client) Inspect(ctx context.Context, d Descriptor) (Image, error) {
 	return c.inspect(ctx, hc, d, 0)
 }
 
+// Manifest is a manifest as the registry sent it, and its descriptor.
+type Manifest struct {
+	Descriptor
+	Body []byte
+}
+
+// Fetch resolves a tag and reads its manifest with one GET that accepts
+// every manifest media type: what Resolve and Inspect's manifest request do
+// in two. The digest is the sha256 of the body, checked against the
+// Docker-Content-Digest header. A missing tag gives an error wrapping
+// ErrNotFound.
+func (c *Client) Fetch(ctx context.Context, tag string) (Manifest, error) {
+	if err := checkTag(tag); err != nil {
+		return Manifest{}, err
+	}
+	hc, err := c.client(ctx, false)
+	if err != nil {
+		return Manifest{}, err
+	}
+	body, d, err := c.getManifest(ctx, hc, "fetch tag "+tag+" of", tag, "", false)
+	return Manifest{Descriptor: d, Body: body}, err
+}
+
+// InspectManifest is Inspect of a manifest Fetch read: it does not read the
+// manifest again.
+func (c *Client) InspectManifest(ctx context.Context, m Manifest) (Image, error) {
+	if err := checkDigest(m.Digest); err != nil {
+		return Image{}, err
+	}
+	hc, err := c.client(ctx, false)
+	if err != nil {
+		return Image{}, err
+	}
+	return c.inspectBody(ctx, hc, m.Descriptor, m, 0)
+}
+
 func (c *Client) inspect(ctx context.Context, hc *http.Client, d Descriptor, depth int) (Image, error) {
 	op := "inspect " + d.Digest + " in"
 	body, got, err := c.getManifest(ctx, hc, op, d.Digest, d.Digest, false)
 	if err != nil {
 		return Image{}, err
 	}
+	return c.inspectBody(ctx, hc, d, Manifest{Descriptor: got, Body: body}, depth)
+}
+
+// inspectBody reads what Image needs from a manifest's body, and the config
+// or the children it names.
+func (c *Client) inspectBody(ctx context.Context, hc *http.Client, d Descriptor, got Manifest, depth int) (Image, error) {
+	op := "inspect " + d.Digest + " in"
+	body := got.Body
 	var m rawManifest
 	if err := json.Unmarshal(body, &m); err != nil {
 		return Image{}, fmt.Errorf("registryapi: %s %s: decoding manifest: %w", op, c.repo.Name(), err)
@@ -289,6 +333,7 @@ func (c *Client) inspect(ctx context.Context, hc *http.Client, d Descriptor, dep
 		img.Subject = &s
 	}
 	img.IsIndex = isIndexType(img.MediaType) || (m.Config == nil && m.Manifests != nil)
+	var err error
 	if img.IsIndex {
 		err = c.inspectChildren(ctx, hc, &img, m.Manifests, depth)
 	} else if m.Config != nil && (m.Config.MediaType == MediaTypeOCIConfig || m.Config.MediaType == MediaTypeDockerConfig) {

@@ -1,0 +1,149 @@
+package cleanup
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
+
+	"github.com/docker-werf/docker-werf/internal/registryapi"
+)
+
+// groupingRegistry untags through UntagAll and records the calls.
+type groupingRegistry struct {
+	*fakeRegistry
+	calls  [][]string // tags of each UntagAll call
+	stopAt int        // cancel after this many tags (0: never)
+	cancel context.CancelFunc
+}
+
+func (g *groupingRegistry) UntagAll(ctx context.Context, tags []registryapi.TagAt, opts registryapi.UntagAllOptions) {
+	var names []string
+	for i, t := range tags {
+		if ctx.Err() != nil {
+			break // not reached: no result
+		}
+		names = append(names, t.Tag)
+		opts.Done(i, g.Untag(ctx, t.Tag, t.Digest))
+		if g.stopAt > 0 && len(names) == g.stopAt {
+			g.cancel()
+		}
+	}
+	g.calls = append(g.calls, names)
+}
+
+func TestExecuteGroupsUntags(t *testing.T) {
+	f := newFake(map[string]string{"keep": "sha256:1", "a": "sha256:1", "b": "sha256:1", "c": "sha256:2", "d": "sha256:3", "e": "sha256:3"})
+	g := &groupingRegistry{fakeRegistry: f}
+	ctx := context.Background()
+	items, err := Inventory(ctx, g, 2, nil)
+	assert.NilError(t, err)
+	var progress []int
+	res, err := Execute(ctx, g, MakePlan(items, decide("keep", "e")(items), PlanOptions{DeleteManifests: true}),
+		Options{Parallel: 2, Progress: func(phase string, done, total int) {
+			assert.Check(t, is.Equal(phase, "deleting"))
+			assert.Check(t, is.Equal(total, 4))
+			progress = append(progress, done)
+		}})
+	assert.NilError(t, err)
+	assert.Check(t, is.DeepEqual(f.remaining(), []string{"e", "keep"}))
+	assert.Check(t, is.DeepEqual(g.calls, [][]string{{"a", "b", "d"}}), "every untag in one call")
+	assert.Check(t, is.Equal(f.writes[0], "delete sha256:2"), "manifest deletes go first: %v", f.writes)
+	assert.Check(t, is.DeepEqual(progress, []int{0, 1, 2, 3, 4}))
+	for _, tag := range []string{"a", "b", "c", "d"} {
+		assert.Check(t, is.Equal(byTag(res)[tag].Outcome, Deleted), tag)
+	}
+}
+
+func TestExecuteGroupedUntagsInterrupted(t *testing.T) {
+	f := newFake(map[string]string{"keep": "sha256:k", "a": "sha256:1", "b": "sha256:1", "c": "sha256:1", "d": "sha256:1"})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	g := &groupingRegistry{fakeRegistry: f, stopAt: 2, cancel: cancel}
+	items, err := Inventory(ctx, g, 2, nil)
+	assert.NilError(t, err)
+	res, err := Execute(ctx, g, MakePlan(items, decide("keep")(items), PlanOptions{}), Options{Parallel: 2})
+	assert.Check(t, errors.Is(err, context.Canceled), "%v", err)
+	var outcomes []string
+	for _, tag := range []string{"a", "b", "c", "d"} {
+		outcomes = append(outcomes, string(byTag(res)[tag].Outcome))
+	}
+	assert.Check(t, is.DeepEqual(outcomes, []string{"deleted", "deleted", "interrupted", "interrupted"}))
+	assert.Check(t, is.DeepEqual(f.remaining(), []string{"c", "d", "keep"}))
+}
+
+// fetchingRegistry serves Fetch and InspectManifest and counts the calls of
+// each method.
+type fetchingRegistry struct {
+	*fakeRegistry
+	mu    sync.Mutex
+	calls map[string][]string
+}
+
+func (r *fetchingRegistry) record(method, arg string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls[method] = append(r.calls[method], arg)
+}
+
+func (r *fetchingRegistry) Fetch(ctx context.Context, tag string) (registryapi.Manifest, error) {
+	r.record("Fetch", tag)
+	d, err := r.fakeRegistry.Resolve(ctx, tag)
+	return registryapi.Manifest{Descriptor: d, Body: []byte("body of " + d.Digest)}, err
+}
+
+func (r *fetchingRegistry) InspectManifest(ctx context.Context, m registryapi.Manifest) (registryapi.Image, error) {
+	r.record("InspectManifest", string(m.Body))
+	return r.fakeRegistry.Inspect(ctx, m.Descriptor)
+}
+
+func (r *fetchingRegistry) Resolve(ctx context.Context, tag string) (registryapi.Descriptor, error) {
+	r.record("Resolve", tag)
+	return r.fakeRegistry.Resolve(ctx, tag)
+}
+
+func (r *fetchingRegistry) Inspect(ctx context.Context, d registryapi.Descriptor) (registryapi.Image, error) {
+	r.record("Inspect", d.Digest)
+	return r.fakeRegistry.Inspect(ctx, d)
+}
+
+func TestInventoryFetchesInScopeTags(t *testing.T) {
+	f := newFake(map[string]string{"old-1": "sha256:1", "old-2": "sha256:1", "old-3": "sha256:3", "keep-1": "sha256:2"})
+	f.images["sha256:3"] = registryapi.Image{Revision: "abc"}
+	r := &fetchingRegistry{fakeRegistry: f, calls: map[string][]string{}}
+	items, err := InventoryOf(context.Background(), r, InventoryOptions{Parallel: 2, ResolveAll: true,
+		InScope: func(tag string) bool { return strings.HasPrefix(tag, "old-") }})
+	assert.NilError(t, err)
+	for _, calls := range r.calls {
+		slices.Sort(calls)
+	}
+	assert.Check(t, is.DeepEqual(r.calls, map[string][]string{
+		"Fetch":           {"old-1", "old-2", "old-3"},
+		"Resolve":         {"keep-1"},
+		"InspectManifest": {"body of sha256:1", "body of sha256:3"},
+	}), "one Fetch per in-scope tag, one InspectManifest per image, no Inspect")
+	got := map[string]Item{}
+	for _, it := range items {
+		got[it.Tag] = it
+	}
+	assert.Check(t, is.Equal(got["old-3"].Commit, "abc"))
+	assert.Check(t, is.Equal(got["old-2"].Digest, "sha256:1"))
+	assert.Check(t, is.Equal(got["keep-1"].Digest, "sha256:2"))
+}
+
+// TestThrowAwayLeftoverIsDeleted: a tag an interrupted untag left on a
+// throw-away manifest goes, whatever the policy says.
+func TestThrowAwayLeftoverIsDeleted(t *testing.T) {
+	f := newFake(map[string]string{"keep": "sha256:k", "latest": "sha256:t", "x": "sha256:t"})
+	f.images["sha256:t"] = registryapi.Image{Descriptor: registryapi.Descriptor{ArtifactType: registryapi.ArtifactTypeUntag}}
+	res := runWith(t, f, []string{"keep", "latest"}, Options{}, false)
+	assert.Check(t, is.DeepEqual(f.remaining(), []string{"keep"}))
+	assert.Check(t, is.Equal(byTag(res)["latest"].Reason, ReasonInterruptedUntag))
+	assert.Check(t, is.Contains(byTag(res)["latest"].Detail, "keep-tag"))
+	assert.Check(t, is.Equal(byTag(res)["keep"].Reason, "keep-tag"))
+}
