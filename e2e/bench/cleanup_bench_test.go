@@ -140,8 +140,8 @@ var (
 func contenders() []contender {
 	return []contender{
 		{name: "floor", about: "Go: DELETE manifests/<digest>, 8 goroutines, one keep-alive client, basic auth", run: runFloor},
-		{name: "floor untag", about: "Go: the least an untag takes, 8 goroutines, one client: DELETE manifests/<tag> on 3; " +
-			"PUT a throw-away manifest over the tag + DELETE it by digest on 2.8 (no tag DELETE there)", run: runUntagFloor},
+		{name: "floor untag", about: "Go: the writes of cleanup's default mode, 8 goroutines, one client: DELETE manifests/<tag> on 3; " +
+			"on 2.8 (no tag DELETE) PUT a throw-away manifest over each tag of a group (1, 4, 16, 64, then 256 tags) and DELETE it by digest once per group", run: runUntagFloor},
 		{name: "cleanup", about: "docker werf cleanup --tag-filter '^old-.*' --older-than 1h --keep-younger-than 0 --git-refs=false --no-keep-policies --parallel 8 (default mode: untag each tag)", run: runCleanup(false)},
 		{name: "cleanup --delete-manifests", about: "the same with --delete-manifests (one DELETE per digest whose tags all go)", run: runCleanup(true)},
 		{name: "crane xargs -P8", about: "xargs -P8 crane delete R@digest (digests looked up in advance)", subsetEnv: "BENCH_CRANE_TAGS", run: runCrane(true)},

@@ -136,35 +136,47 @@ func (c *apiClient) deleteDigests(ctx context.Context, digests []string, paralle
 	})
 }
 
-// untagTags is the floor of untagging one tag at a time: on a registry
-// with the OCI tag DELETE (distribution 3) DELETE /v2/<repo>/manifests/<tag>;
-// elsewhere (2.8) what any tool must do there, as regctl and docker werf
-// cleanup do: PUT a unique throw-away manifest over the tag, then DELETE it
-// by digest. parallel goroutines, one client, nothing else.
+// untagTags is the floor of untagging: on a registry with the OCI tag
+// DELETE (distribution 3) DELETE /v2/<repo>/manifests/<tag> per tag. On 2.8
+// the writes docker werf cleanup sends there: groups of 1, 4, 16, 64, then
+// 256 tags, each group's tags overwritten (PUT, parallel) with one
+// throw-away manifest, which is then deleted by digest (one DELETE, whose
+// tag look-up removes the group's tags). parallel goroutines, one client,
+// nothing else.
 func (c *apiClient) untagTags(ctx context.Context, tags []string, tagDelete bool, spareConfig, layer blobRef, parallel int) error {
-	return parallelDo(ctx, len(tags), parallel, func(ctx context.Context, i int) error {
-		if tagDelete {
+	if tagDelete {
+		return parallelDo(ctx, len(tags), parallel, func(ctx context.Context, i int) error {
 			return c.expect(ctx, http.MethodDelete, c.base+"/manifests/"+tags[i], nil, nil, http.StatusAccepted)
-		}
+		})
+	}
+	for start, size := 0, 1; start < len(tags); size = min(4*size, 256) {
+		group := tags[start:min(start+size, len(tags))]
+		start += len(group)
 		man, _ := json.Marshal(map[string]any{
 			"schemaVersion": 2,
 			"mediaType":     "application/vnd.oci.image.manifest.v1+json",
 			"config":        map[string]any{"mediaType": "application/vnd.oci.image.config.v1+json", "digest": spareConfig.digest, "size": spareConfig.size},
 			"layers":        []any{map[string]any{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": layer.digest, "size": layer.size}},
-			"annotations":   map[string]string{"io.docker-werf.bench.untag": tags[i]},
+			"annotations":   map[string]string{"io.docker-werf.bench.untag": group[0]},
 		})
 		hdr := http.Header{"Content-Type": {"application/vnd.oci.image.manifest.v1+json"}}
-		if err := c.expect(ctx, http.MethodPut, c.base+"/manifests/"+tags[i], hdr, man, http.StatusCreated); err != nil {
+		err := parallelDo(ctx, len(group), parallel, func(ctx context.Context, i int) error {
+			return c.expect(ctx, http.MethodPut, c.base+"/manifests/"+group[i], hdr, man, http.StatusCreated)
+		})
+		if err != nil {
 			return err
 		}
 		// 2.8 answers a DELETE whose tag look-up read a link file another
 		// request was rewriting with 500, after removing the manifest: the
-		// tag then dangles. Put the manifest back by digest and delete it
+		// tags then dangle. Put the manifest back by digest and delete it
 		// again (what docker werf cleanup does too).
 		dig := digestOf(man)
 		for attempt := 1; ; attempt++ {
 			err := c.expect(ctx, http.MethodDelete, c.base+"/manifests/"+dig, nil, nil, http.StatusAccepted)
-			if err == nil || attempt == 5 {
+			if err == nil {
+				break
+			}
+			if attempt == 5 {
 				return err
 			}
 			if err := c.expect(ctx, http.MethodPut, c.base+"/manifests/"+dig, hdr, man, http.StatusCreated); err != nil {
@@ -172,7 +184,8 @@ func (c *apiClient) untagTags(ctx context.Context, tags []string, tagDelete bool
 			}
 			c.retries.Add(1)
 		}
-	})
+	}
+	return nil
 }
 
 // expect sends a request and fails unless the answer has the given status.

@@ -42,7 +42,7 @@ func renderReport(rs []result, cs []requestCost, plugin string) string {
 			ratio(r, floor), ratio(r, fu), ratio(r, cl), ratio(r, dm), cpuCell(r.registryCPU), cpuCell(r.clientCPU))
 	}
 	b.WriteString("\nExtrapolated rows (BENCH_REGCTL_TAGS, BENCH_CRANE_TAGS) scale the subset's time linearly. Both registries " +
-		"look through every tag of the repository on each DELETE by digest (2.8 also for regctl's and cleanup's throw-away " +
+		"look through every tag of the repository on each DELETE by digest (2.8 also for regctl's throw-away " +
 		"manifests), and the first N deletions run against the most tags, so extrapolation overstates those rows.\n")
 	b.WriteString("\nOn 3 the `floor` (DELETE by digest) is not the cheapest way to remove a tag: the registry looks through " +
 		"every tag of the repository on each digest DELETE, while a tag DELETE touches one tag; `floor untag` is the floor " +
@@ -82,9 +82,10 @@ func renderReport(rs []result, cs []requestCost, plugin string) string {
 
 	b.WriteString("\n## Where cleanup's time goes\n\n")
 	b.WriteString("From the time each `<phase>: N done` line reached stderr (N in brackets). Resolving = tags/list + one " +
-		"HEAD per tag resolved; inspecting = manifest GET + config GET per distinct image; deleting = a second " +
-		"tags/list, then per deletion a HEAD that checks the tag and the deletion itself (tag DELETE on 3; on 2.8 PUT " +
-		"throw-away + DELETE by digest; with --delete-manifests one DELETE by digest).\n\n")
+		"GET manifests/<tag> per tag in scope (with --delete-manifests also a HEAD per other tag); inspecting = config GET per " +
+		"distinct image; deleting = a second tags/list, then per deletion a HEAD that checks the tag and the deletion itself " +
+		"(tag DELETE on 3; on 2.8 PUT of a throw-away over the tag, and one DELETE by digest per group of up to 256 tags; " +
+		"with --delete-manifests one DELETE by digest).\n\n")
 	b.WriteString("| registry | mode | phases (seconds) | total |\n|---|---|---|---:|\n")
 	for _, r := range rs {
 		if !strings.HasPrefix(r.contender, "cleanup") {
