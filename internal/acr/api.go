@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,20 +21,15 @@ const maxPages = 100_000
 // maxBody bounds API answers.
 const maxBody = 64 << 20
 
-var (
-	tagRe    = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
-	digestRe = regexp.MustCompile(`^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$`)
-)
-
 func checkTag(tag string) error {
-	if !tagRe.MatchString(tag) {
+	if !registryapi.ValidTag(tag) {
 		return fmt.Errorf("acr: invalid tag %q", tag)
 	}
 	return nil
 }
 
 func checkDigest(d string) error {
-	if !digestRe.MatchString(d) {
+	if !registryapi.ValidDigest(d) {
 		return fmt.Errorf("acr: invalid digest %q", d)
 	}
 	return nil

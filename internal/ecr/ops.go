@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -27,10 +26,8 @@ var ErrReferencedByManifestList = fmt.Errorf("kept: a manifest list in the repos
 // maxPages stops a listing whose nextToken never ends.
 const maxPages = 100_000
 
-var digestRe = regexp.MustCompile(`^sha256:[a-f0-9]{64}$`)
-
 func checkDigest(d string) error {
-	if !digestRe.MatchString(d) {
+	if !registryapi.ValidSHA256(d) {
 		return fmt.Errorf("ecr: invalid digest %q", d)
 	}
 	return nil

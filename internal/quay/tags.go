@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -32,20 +31,15 @@ type tagPage struct {
 	HasAdditional bool      `json:"has_additional"`
 }
 
-var (
-	tagRe    = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
-	digestRe = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
-)
-
 func checkTag(tag string) error {
-	if !tagRe.MatchString(tag) {
+	if !registryapi.ValidTag(tag) {
 		return fmt.Errorf("quay: invalid tag %q", tag)
 	}
 	return nil
 }
 
 func checkDigest(d string) error {
-	if !digestRe.MatchString(d) {
+	if !registryapi.ValidSHA256(d) {
 		return fmt.Errorf("quay: invalid digest %q", d)
 	}
 	return nil

@@ -10,7 +10,6 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -102,10 +101,8 @@ func (s ReferrersSource) String() string {
 	return "unknown"
 }
 
-var tagRe = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
-
 func checkTag(tag string) error {
-	if !tagRe.MatchString(tag) {
+	if !ValidTag(tag) {
 		return fmt.Errorf("registryapi: invalid tag %q", tag)
 	}
 	return nil

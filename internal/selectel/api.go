@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -76,13 +75,11 @@ func (c *Client) Untag(_ context.Context, tag, _ string) error {
 	return fmt.Errorf("selectel: untagging %s of %s: %w", tag, c.name, ErrCannotUntag)
 }
 
-var digestRe = regexp.MustCompile(`^sha256:[a-f0-9]{64}$`)
-
 // DeleteManifest deletes the image by digest, and with it every tag on it:
 // DELETE /repositories/<repository>/<digest>?registryId=<id>. A missing
 // image gives registryapi.ErrNotFound.
 func (c *Client) DeleteManifest(ctx context.Context, digest string) error {
-	if !digestRe.MatchString(digest) {
+	if !registryapi.ValidSHA256(digest) {
 		return fmt.Errorf("selectel: invalid digest %q", digest)
 	}
 	op := "deleting image " + digest + " from"
