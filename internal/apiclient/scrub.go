@@ -3,7 +3,9 @@ package apiclient
 import (
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -42,8 +44,15 @@ var DefaultSchemes = []string{"basic", "bearer"}
 var DefaultKeys = []string{"password", "passwd", "secret", "token", "access_token", "refresh_token"}
 
 // Scrubber blanks what looks like a credential in text bound for an error
-// message (an API's own message, a transport error).
+// message (an API's own message, a transport error). Its patterns are
+// compiled on first use: every client package keeps one in a package
+// variable, and the plugin, which links them all, starts on each
+// `docker --help`.
 type Scrubber struct {
+	compile func() scrubPatterns
+}
+
+type scrubPatterns struct {
 	scheme, key *regexp.Regexp
 	tokens      []*regexp.Regexp
 }
@@ -53,16 +62,20 @@ type Scrubber struct {
 // "Bearer [redacted]"), the value after one of keys followed by = or :
 // ("password=x" -> "password=[redacted]"), and every match of the tokens
 // patterns (the shapes of a registry's tokens). Schemes and keys match
-// case-insensitively as whole words.
+// case-insensitively as whole words. A pattern that does not compile
+// panics on first use, as regexp.MustCompile would at start-up.
 func NewScrubber(schemes, keys []string, tokens ...string) *Scrubber {
-	s := &Scrubber{
-		scheme: regexp.MustCompile(`(?i)\b(` + alternatives(schemes) + `)\s+[A-Za-z0-9._~+/=-]{6,}`),
-		key:    regexp.MustCompile(`(?i)\b(` + alternatives(keys) + `)(["']?\s*[=:]\s*["']?)[^&\s"',;]+`),
-	}
-	for _, t := range tokens {
-		s.tokens = append(s.tokens, regexp.MustCompile(t))
-	}
-	return s
+	schemes, keys, tokens = slices.Clone(schemes), slices.Clone(keys), slices.Clone(tokens)
+	return &Scrubber{compile: sync.OnceValue(func() scrubPatterns {
+		p := scrubPatterns{
+			scheme: regexp.MustCompile(`(?i)\b(` + alternatives(schemes) + `)\s+[A-Za-z0-9._~+/=-]{6,}`),
+			key:    regexp.MustCompile(`(?i)\b(` + alternatives(keys) + `)(["']?\s*[=:]\s*["']?)[^&\s"',;]+`),
+		}
+		for _, t := range tokens {
+			p.tokens = append(p.tokens, regexp.MustCompile(t))
+		}
+		return p
+	})}
 }
 
 func alternatives(words []string) string {
@@ -75,9 +88,10 @@ func alternatives(words []string) string {
 
 // Scrub returns s with anything that looks like a credential blanked.
 func (s *Scrubber) Scrub(text string) string {
-	text = s.scheme.ReplaceAllString(text, "$1 "+Redacted)
-	text = s.key.ReplaceAllString(text, "$1$2"+Redacted)
-	for _, t := range s.tokens {
+	p := s.compile()
+	text = p.scheme.ReplaceAllString(text, "$1 "+Redacted)
+	text = p.key.ReplaceAllString(text, "$1$2"+Redacted)
+	for _, t := range p.tokens {
 		text = t.ReplaceAllString(text, Redacted)
 	}
 	return text

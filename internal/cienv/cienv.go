@@ -45,6 +45,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/docker-werf/docker-werf/internal/registry"
 )
@@ -213,7 +214,7 @@ type binding struct {
 	src  source
 }
 
-var commitSHA = regexp.MustCompile(`^[0-9a-fA-F]{7,64}$`)
+var commitSHA = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9a-fA-F]{7,64}$`) })
 
 func (s *spec) read(get getter) (Job, error) {
 	job := Job{System: s.Name, Kind: KindOther, Sources: map[string]string{}}
@@ -229,7 +230,7 @@ func (s *spec) read(get getter) (Job, error) {
 	case job.Commit == "":
 		errs = append(errs, fmt.Errorf("%s: %s is not set (needed for WERF_ADD_ANNOTATION_CI_COMMIT)",
 			s.Name, orList(s.Commit)))
-	case !commitSHA.MatchString(job.Commit):
+	case !commitSHA().MatchString(job.Commit):
 		errs = append(errs, fmt.Errorf("%s: %s is %s, not a commit SHA (needed for WERF_ADD_ANNOTATION_CI_COMMIT)",
 			s.Name, job.Sources["Commit"], quote(job.Commit)))
 	}

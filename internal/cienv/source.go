@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -173,7 +174,7 @@ func projectURL(names ...string) source {
 }
 
 // scpLike is git's "[user@]host:path"; a one-letter host is a Windows drive.
-var scpLike = regexp.MustCompile(`^(?:[^@/:]+@)?([A-Za-z0-9.-]{2,}):([^/].*)$`)
+var scpLike = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:[^@/:]+@)?([A-Za-z0-9.-]{2,}):([^/].*)$`) })
 
 // webURL turns a clone or web URL of a repository into its web page without
 // credentials, a trailing ".git" or "/":
@@ -184,7 +185,7 @@ var scpLike = regexp.MustCompile(`^(?:[^@/:]+@)?([A-Za-z0-9.-]{2,}):([^/].*)$`)
 //
 // Anything else (a local path, another scheme) gives "".
 func webURL(raw string) string {
-	if m := scpLike.FindStringSubmatch(raw); m != nil && !strings.Contains(raw, "://") {
+	if m := scpLike().FindStringSubmatch(raw); m != nil && !strings.Contains(raw, "://") {
 		raw = "ssh://" + m[1] + "/" + m[2]
 	}
 	u, err := url.Parse(raw)

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/docker-werf/docker-werf/internal/cienv"
@@ -92,7 +93,7 @@ var Reasons = map[string]bool{
 
 // referrerTag matches the tags cosign and the OCI referrers tag schema give
 // to signatures, attestations and SBOMs of the image with digest sha256:<hex>.
-var referrerTag = regexp.MustCompile(`^sha256-([0-9a-f]{64})(?:\.[A-Za-z0-9_.-]+)?$`)
+var referrerTag = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^sha256-([0-9a-f]{64})(?:\.[A-Za-z0-9_.-]+)?$`) })
 
 type voteKind int
 
@@ -241,7 +242,7 @@ func (e *engine) guard(it *item) bool {
 	keepTag := firstMatch(e.cfg.KeepTag, it.Tag)
 	listed := e.keepList[it.Tag]
 	inFilter := e.cfg.TagFilter == nil || e.cfg.TagFilter.MatchString(it.Tag)
-	m := referrerTag.FindStringSubmatch(it.Tag)
+	m := referrerTag().FindStringSubmatch(it.Tag)
 	switch {
 	case protected != nil:
 		it.decide(true, ReasonProtected, "matches --protected "+patternOf(protected))
@@ -363,7 +364,7 @@ func (e *engine) resolveCommits(items []*item) error {
 	return nil
 }
 
-var versionLike = regexp.MustCompile(`^v?[0-9]+(\.[0-9]+)+([-+_.].*)?$|^v[0-9]+$`)
+var versionLike = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^v?[0-9]+(\.[0-9]+)+([-+_.].*)?$|^v[0-9]+$`) })
 
 // gitRefs votes as werf 1.0's tagging-strategy cleanup: a tag named after
 // a live branch or git tag (by slug) or a live commit lives; the tags of
@@ -423,7 +424,7 @@ func (e *engine) gitRefs(items []*item) error {
 			*v = vote{deleteVote, ReasonCommitGone, fmt.Sprintf("its commit %s is on no branch or tag", short(it.commit))}
 			continue
 		}
-		if versionLike.MatchString(it.Tag) {
+		if versionLike().MatchString(it.Tag) {
 			*v = vote{deleteVote, ReasonGitTagGone, fmt.Sprintf("no git tag or branch has the slug %q (deleted git tag)", it.Tag)}
 		} else {
 			*v = vote{deleteVote, ReasonGitBranchGone, fmt.Sprintf("no branch or git tag has the slug %q (deleted branch)", it.Tag)}

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -152,7 +153,7 @@ func ParseRegexps(flag string, patterns []string) ([]*regexp.Regexp, error) {
 }
 
 // tagSyntax is the docker tag grammar.
-var tagSyntax = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+var tagSyntax = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`) })
 
 // LoadKeepList reads a keep list: one tag per line; blank lines and
 // everything from "#" to the end of a line are ignored; surrounding
@@ -185,7 +186,7 @@ func ParseKeepList(name string, data []byte) ([]string, error) {
 		if line == "" {
 			continue
 		}
-		if !tagSyntax.MatchString(line) {
+		if !tagSyntax().MatchString(line) {
 			hint := ""
 			if strings.ContainsAny(line, ":/@") {
 				hint = " (give the tag alone, without repository or digest)"

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -136,7 +137,7 @@ func LoadWerfConfig(path string) (*WerfCleanup, error) {
 	return ParseWerfConfig(path, data)
 }
 
-var cleanupLine = regexp.MustCompile(`^(cleanup|"cleanup"|'cleanup')[ \t]*:`)
+var cleanupLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(cleanup|"cleanup"|'cleanup')[ \t]*:`) })
 
 // ParseWerfConfig parses werf.yaml data as LoadWerfConfig does; name is
 // used in errors.
@@ -146,7 +147,7 @@ func ParseWerfConfig(name string, data []byte) (*WerfCleanup, error) {
 	lines := strings.Split(strings.ReplaceAll(string(data), "\r\n", "\n"), "\n")
 	start := -1
 	for i, l := range lines {
-		if cleanupLine.MatchString(l) {
+		if cleanupLine().MatchString(l) {
 			if start >= 0 {
 				return nil, &ConfigError{File: name, Line: i + 1, Msg: fmt.Sprintf("second top-level cleanup section (the first is at line %d)", start+1)}
 			}
@@ -228,7 +229,7 @@ type decoder struct {
 	offset int // added to node lines
 }
 
-var yamlLineErr = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+var yamlLineErr = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^yaml: line (\d+): (.*)$`) })
 
 // parse parses one YAML document; with single, a second document is an
 // error. A document that is empty or only null gives nil.
@@ -268,7 +269,7 @@ func (d *decoder) parse(data []byte, offset int, single bool) (*yaml.Node, error
 func (d *decoder) yamlErr(err error, data []byte) error {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	line := 0
-	if m := yamlLineErr.FindStringSubmatch(err.Error()); m != nil {
+	if m := yamlLineErr().FindStringSubmatch(err.Error()); m != nil {
 		line, _ = strconv.Atoi(m[1])
 		msg = m[2]
 	}
@@ -285,7 +286,7 @@ func (d *decoder) yamlErr(err error, data []byte) error {
 				continue
 			}
 			pm := strings.TrimPrefix(perr.Error(), "yaml: ")
-			if m := yamlLineErr.FindStringSubmatch(perr.Error()); m != nil {
+			if m := yamlLineErr().FindStringSubmatch(perr.Error()); m != nil {
 				pm = m[2]
 			}
 			if pm == msg {

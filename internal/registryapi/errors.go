@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -133,14 +134,18 @@ func truncate(s string, n int) string {
 	return s[:n] + "..."
 }
 
-var secretLike = []*regexp.Regexp{
-	regexp.MustCompile(`(?i)\b(basic|bearer)\s+[A-Za-z0-9._~+/=-]{6,}`),
-	regexp.MustCompile(`(?i)\b(password|passwd|secret|token|access_token|refresh_token)(["']?\s*[=:]\s*["']?)[^&\s"',;]+`),
-}
+// secretLike is compiled on first use, not at start-up (see refs.go).
+var secretLike = sync.OnceValue(func() [2]*regexp.Regexp {
+	return [2]*regexp.Regexp{
+		regexp.MustCompile(`(?i)\b(basic|bearer)\s+[A-Za-z0-9._~+/=-]{6,}`),
+		regexp.MustCompile(`(?i)\b(password|passwd|secret|token|access_token|refresh_token)(["']?\s*[=:]\s*["']?)[^&\s"',;]+`),
+	}
+})
 
 // scrub blanks anything that looks like a credential (an Authorization value,
 // a password=... pair) in text that came from a server.
 func scrub(s string) string {
-	s = secretLike[0].ReplaceAllString(s, "$1 [redacted]")
-	return secretLike[1].ReplaceAllString(s, "$1$2[redacted]")
+	re := secretLike()
+	s = re[0].ReplaceAllString(s, "$1 [redacted]")
+	return re[1].ReplaceAllString(s, "$1$2[redacted]")
 }
