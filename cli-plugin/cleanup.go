@@ -60,12 +60,12 @@ defaults), and tag rules (--keep-tag, --tag-filter, --keep-last,
 staging, production). A tag kept by any policy is kept.
 
 Safety: each tag is untagged on its own (the OCI tag delete where the
-registry has it, else by overwriting the tag with a unique throw-away
-manifest and deleting that), so no other tag on the same digest, no child of
-a kept index and no subject of a kept referrer is touched, and a tag pushed
-or moved during the run is kept. Each tag is checked again right before it
-goes. --dry-run writes nothing. An interrupted run is finished by running
-it again.`,
+registry has it, else by overwriting the tag with a throw-away manifest
+unique to the run and deleting that, once for a group of tags), so no other
+tag on the same digest, no child of a kept index and no subject of a kept
+referrer is touched, and a tag pushed or moved during the run is kept. Each
+tag is checked again right before it goes. --dry-run writes nothing. An
+interrupted run, even a killed one, is finished by running it again.`,
 		Example: `  docker werf cleanup --repo registry.example.com/app --dry-run
   docker werf cleanup --repo registry.example.com/app --git-dir . --report cleanup.json
   docker werf cleanup --repo registry.example.com/app --keep-last 20 --older-than 30d`,
@@ -83,8 +83,9 @@ it again.`,
 	fs.BoolVar(&opts.dryRun, "dry-run", false, "Show what would be deleted; send no write request")
 	flagenv.Bind(fs, "dry-run", "WERF_DRY_RUN")
 	fs.BoolVar(&opts.deleteManifests, "delete-manifests", false,
-		"Delete a manifest whole when every tag on it goes: a little faster on registries without tag delete (distribution 2.8), "+
-			"much slower on those with it (distribution 3 scans every tag per digest delete); a tag pushed onto it during the run would go too")
+		"Delete a manifest whole when every tag on it goes, so the registry frees it without untagged-manifest garbage collection; "+
+			"on distribution (2.8 and 3) much slower than untagging, since each digest delete reads every tag of the repository; "+
+			"a tag pushed onto the manifest during the run would go too")
 	flagenv.Bind(fs, "delete-manifests", "WERF_CLEANUP_DELETE_MANIFESTS")
 	fs.StringVar(&opts.report, "report", "", "Also write every tag with its decision, reason and outcome as JSON to this file")
 	flagenv.Bind(fs, "report", "WERF_CLEANUP_REPORT")
