@@ -34,6 +34,8 @@ type cleanupOptions struct {
 	deleteManifests  bool
 	format           string
 	report           string
+	imageCacheDir    string
+	noImageCache     bool
 }
 
 // connectionOptions say how to reach and log in to the registry; cleanup and
@@ -89,6 +91,11 @@ interrupted run, even a killed one, is finished by running it again.`,
 	flagenv.Bind(fs, "delete-manifests", "WERF_CLEANUP_DELETE_MANIFESTS")
 	fs.StringVar(&opts.report, "report", "", "Also write every tag with its decision, reason and outcome as JSON to this file")
 	flagenv.Bind(fs, "report", "WERF_CLEANUP_REPORT")
+	fs.StringVar(&opts.imageCacheDir, "image-cache-dir", "",
+		"Directory of the image cache, what earlier runs read of each image (default: docker-werf/images in the user's cache directory)")
+	flagenv.Bind(fs, "image-cache-dir", "WERF_IMAGE_CACHE_DIR")
+	fs.BoolVar(&opts.noImageCache, "no-image-cache", false, "Read every image from the registry, and remember nothing for the next run")
+	flagenv.Bind(fs, "no-image-cache", "WERF_NO_IMAGE_CACHE")
 	addFormatFlag(cmd, &opts.format)
 	return cmd
 }

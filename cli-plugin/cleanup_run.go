@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"github.com/docker-werf/docker-werf/internal/cleanup"
 	"github.com/docker-werf/docker-werf/internal/creds"
 	"github.com/docker-werf/docker-werf/internal/dockerauth"
+	"github.com/docker-werf/docker-werf/internal/imagecache"
 	"github.com/docker-werf/docker-werf/internal/policy"
 	"github.com/docker-werf/docker-werf/internal/registry"
 )
@@ -42,9 +44,18 @@ func runCleanup(ctx context.Context, dockerCLI command.Cli, opts cleanupOptions,
 	if cfg.TagFilter != nil {
 		inv.InScope = cfg.TagFilter.MatchString
 	}
+	cache := openImageCache(opts, reg.Registry, repo, dockerCLI.Err())
+	if cache != nil {
+		inv.Cache = cache
+	}
 	items, err := cleanup.InventoryOf(ctx, reg.Registry, inv)
 	if err != nil {
 		return fmt.Errorf("reading %s: %w", repo, err)
+	}
+	if cache != nil && !opts.dryRun {
+		if err := cache.Save(); err != nil {
+			fmt.Fprintln(dockerCLI.Err(), "Warning: the image cache was not saved:", err)
+		}
 	}
 	decisions, err := policy.Decide(tagInfos(items), gitRepo, cfg, time.Now())
 	if err != nil {
@@ -118,4 +129,27 @@ func cleanupKeychain(dockerCLI command.Cli, host string, conn connectionOptions)
 		keychains = append(keychains, authn.NewKeychainFromHelper(r))
 	}
 	return authn.NewMultiKeychain(append(keychains, dockerauth.New(cfg, dir, creds.Cleanup))...)
+}
+
+// openImageCache opens the image cache for a registry the cache serves (the
+// Docker Registry API); nil when it is turned off or unusable, which only
+// costs the run its speed-up, so it warns and goes on.
+func openImageCache(opts cleanupOptions, reg cleanup.Registry, repo string, stderr io.Writer) *imagecache.Cache {
+	if _, ok := reg.(cleanup.ManifestFetcher); !ok || opts.noImageCache {
+		return nil
+	}
+	dir := opts.imageCacheDir
+	if dir == "" {
+		var err error
+		if dir, err = imagecache.DefaultDir(); err != nil {
+			fmt.Fprintln(stderr, "Warning: reading every image from the registry:", err)
+			return nil
+		}
+	}
+	cache, err := imagecache.Open(dir, repo)
+	if err != nil {
+		fmt.Fprintln(stderr, "Warning: reading every image from the registry:", err)
+		return nil
+	}
+	return cache
 }

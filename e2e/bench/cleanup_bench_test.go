@@ -142,8 +142,9 @@ func contenders() []contender {
 		{name: "floor", about: "Go: DELETE manifests/<digest>, 8 goroutines, one keep-alive client, basic auth", run: runFloor},
 		{name: "floor untag", about: "Go: the writes of cleanup's default mode, 8 goroutines, one client: DELETE manifests/<tag> on 3; " +
 			"on 2.8 (no tag DELETE) PUT a throw-away manifest over each tag of a group (1, 4, 16, 64, then 256 tags) and DELETE it by digest once per group", run: runUntagFloor},
-		{name: "cleanup", about: "docker werf cleanup --tag-filter '^old-.*' --older-than 1h --keep-younger-than 0 --git-refs=false --no-keep-policies --parallel 8 (default mode: untag each tag)", run: runCleanup(false)},
-		{name: "cleanup --delete-manifests", about: "the same with --delete-manifests (one DELETE per digest whose tags all go)", run: runCleanup(true)},
+		{name: "cleanup", about: "docker werf cleanup --tag-filter '^old-.*' --older-than 1h --keep-younger-than 0 --git-refs=false --no-keep-policies --parallel 8 (default mode: untag each tag), with an empty image cache: a first run", run: runCleanup(false, false)},
+		{name: "cleanup (warm cache)", about: "the same after an untimed run that deleted nothing filled the image cache, as a nightly run finds it", run: runCleanup(false, true)},
+		{name: "cleanup --delete-manifests", about: "the same as cleanup with --delete-manifests (one DELETE per digest whose tags all go)", run: runCleanup(true, false)},
 		{name: "crane xargs -P8", about: "xargs -P8 crane delete R@digest (digests looked up in advance)", subsetEnv: "BENCH_CRANE_TAGS", run: runCrane(true)},
 		{name: "crane loop", about: "for d: crane delete R@digest (digests looked up in advance)", subsetEnv: "BENCH_CRANE_TAGS", run: runCrane(false)},
 		{name: "regctl loop", about: "for t: regctl tag rm R:t", subsetEnv: "BENCH_REGCTL_TAGS", run: runRegctl},
@@ -449,16 +450,33 @@ func cpuText(d time.Duration) string {
 	return fmt.Sprintf("%.1fs", d.Seconds())
 }
 
-func runCleanup(deleteManifests bool) func(t *testing.T, s *scene, n int) runInfo {
+// runCleanup times docker werf cleanup. Each run has an image cache of its
+// own; with warmCache an untimed run that deletes nothing (--older-than
+// 100000h) fills it first, as an earlier nightly run would have.
+func runCleanup(deleteManifests, warmCache bool) func(t *testing.T, s *scene, n int) runInfo {
 	return func(t *testing.T, s *scene, n int) runInfo {
-		args := []string{"werf", "cleanup", "--repo", s.repo, "--tag-filter", "^old-.*", "--older-than", "1h",
-			"--keep-younger-than", "0", "--git-refs=false", "--no-keep-policies", "--parallel", strconv.Itoa(parallel)}
-		if deleteManifests {
-			args = append(args, "--delete-manifests")
+		cacheDir := filepath.Join(t.TempDir(), "image-cache")
+		args := func(olderThan string) []string {
+			a := []string{"werf", "cleanup", "--repo", s.repo, "--tag-filter", "^old-.*", "--older-than", olderThan,
+				"--keep-younger-than", "0", "--git-refs=false", "--no-keep-policies", "--parallel", strconv.Itoa(parallel),
+				"--image-cache-dir", cacheDir}
+			if deleteManifests {
+				a = append(a, "--delete-manifests")
+			}
+			return a
 		}
-		cmd := exec.CommandContext(t.Context(), s.tools.plugin, args...)
-		cmd.Env = append(slices.Clone(s.env), "WERF_REGISTRY_USERNAME="+benchUser, "WERF_REGISTRY_PASSWORD="+benchPass)
-		cmd.Dir = s.dir // not a git repository
+		command := func(args []string) *exec.Cmd {
+			cmd := exec.CommandContext(t.Context(), s.tools.plugin, args...)
+			cmd.Env = append(slices.Clone(s.env), "WERF_REGISTRY_USERNAME="+benchUser, "WERF_REGISTRY_PASSWORD="+benchPass)
+			cmd.Dir = s.dir // not a git repository
+			return cmd
+		}
+		if warmCache {
+			if out, err := command(args("100000h")).CombinedOutput(); err != nil {
+				t.Fatalf("warming the image cache: %v\n%s", err, tail(string(out), 20))
+			}
+		}
+		cmd := command(args("1h"))
 		var stdout bytes.Buffer
 		cmd.Stdout = &stdout
 		stamps := &stampWriter{}

@@ -58,7 +58,7 @@ func renderReport(rs []result, cs []requestCost, plugin string) string {
 		"|---|---|---:|---|---:|---|---:|---|\n")
 	for _, reg := range registries(rs) {
 		floor, fu, regctl := find(rs, "floor", reg), find(rs, "floor untag", reg), find(rs, "regctl loop", reg)
-		for _, mode := range []string{"cleanup", "cleanup --delete-manifests"} {
+		for _, mode := range []string{"cleanup", "cleanup (warm cache)", "cleanup --delete-manifests"} {
 			c := find(rs, mode, reg)
 			if c == nil {
 				continue

@@ -147,3 +147,46 @@ func TestThrowAwayLeftoverIsDeleted(t *testing.T) {
 	assert.Check(t, is.Contains(byTag(res)["latest"].Detail, "keep-tag"))
 	assert.Check(t, is.Equal(byTag(res)["keep"].Reason, "keep-tag"))
 }
+
+// mapCache is an ImageCache in memory.
+type mapCache struct {
+	mu     sync.Mutex
+	images map[string]registryapi.Image
+}
+
+func (m *mapCache) Image(d string) (registryapi.Image, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	img, ok := m.images[d]
+	return img, ok
+}
+
+func (m *mapCache) Remember(img registryapi.Image) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.images[img.Digest] = img
+}
+
+func TestInventoryCache(t *testing.T) {
+	f := newFake(map[string]string{"a": "sha256:1", "b": "sha256:2"})
+	f.images["sha256:2"] = registryapi.Image{Descriptor: registryapi.Descriptor{Digest: "sha256:2"}, Revision: "from-registry"}
+	cache := &mapCache{images: map[string]registryapi.Image{
+		"sha256:1": {Descriptor: registryapi.Descriptor{Digest: "sha256:1"}, Revision: "from-cache"},
+	}}
+	r := &fetchingRegistry{fakeRegistry: f, calls: map[string][]string{}}
+	items, err := InventoryOf(context.Background(), r, InventoryOptions{Parallel: 2, Cache: cache})
+	assert.NilError(t, err)
+	assert.Check(t, is.DeepEqual(r.calls["InspectManifest"], []string{"body of sha256:2"}), "the cached image is not read")
+	assert.Check(t, is.Equal(items[0].Commit, "from-cache"))
+	assert.Check(t, is.Equal(items[1].Commit, "from-registry"))
+	_, learned := cache.Image("sha256:2")
+	assert.Check(t, learned)
+
+	// Native APIs (no Fetch) do not use it: their images may carry what a
+	// tag listing said.
+	native := newFake(map[string]string{"a": "sha256:1"})
+	native.images["sha256:1"] = registryapi.Image{Revision: "native"}
+	items, err = InventoryOf(context.Background(), native, InventoryOptions{Parallel: 1, Cache: cache})
+	assert.NilError(t, err)
+	assert.Check(t, is.Equal(items[0].Commit, "native"))
+}

@@ -72,6 +72,18 @@ type InventoryOptions struct {
 	// (or a whole image, where the registry cannot untag) must know every
 	// tag on it.
 	ResolveAll bool
+	// Cache, when set, answers for the images it knows and learns the
+	// others, where the registry is a ManifestFetcher (the Docker Registry
+	// API, whose Inspect reads only the manifest and what it names; native
+	// APIs may add what a tag listing says).
+	Cache ImageCache
+}
+
+// ImageCache remembers what Inspect read of a manifest, by digest: a
+// manifest never changes, so neither does what it says.
+type ImageCache interface {
+	Image(digest string) (registryapi.Image, bool)
+	Remember(img registryapi.Image)
 }
 
 // InventoryOf is Inventory with options. Items of out-of-scope tags that
@@ -121,10 +133,23 @@ func InventoryOf(ctx context.Context, reg Registry, opts InventoryOptions) ([]It
 	inspect := reg.Inspect
 	if canFetch {
 		inspect = func(ctx context.Context, d registryapi.Descriptor) (registryapi.Image, error) {
-			if m, ok := fetched.take(d.Digest); ok {
-				return fetcher.InspectManifest(ctx, m)
+			m, fetchedIt := fetched.take(d.Digest)
+			if opts.Cache != nil {
+				if img, ok := opts.Cache.Image(d.Digest); ok {
+					return img, nil
+				}
 			}
-			return reg.Inspect(ctx, d)
+			var img registryapi.Image
+			var err error
+			if fetchedIt {
+				img, err = fetcher.InspectManifest(ctx, m)
+			} else {
+				img, err = reg.Inspect(ctx, d)
+			}
+			if err == nil && opts.Cache != nil {
+				opts.Cache.Remember(img)
+			}
+			return img, err
 		}
 	}
 	images, err := inspectAll(ctx, inspect, wanted, opts.Parallel, opts.Progress)
