@@ -183,7 +183,7 @@ func (c *Client) TagDetails(ctx context.Context) ([]TagAttributes, error) {
 		}
 		resp, err := c.getJSON(ctx, op, c.acrURL("/_tags", q), &list)
 		var ae *APIError
-		if page == 0 && errors.As(err, &ae) && ae.StatusCode == http.StatusNotFound && ae.hasCode("NAME_UNKNOWN") {
+		if page == 0 && errors.As(err, &ae) && ae.StatusCode == http.StatusNotFound && ae.HasCode("NAME_UNKNOWN") {
 			out = []TagAttributes{}
 			break
 		}

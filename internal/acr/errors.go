@@ -44,35 +44,10 @@ func (e *LockedError) Unwrap() error { return ErrLocked }
 // SkipReason is ReasonLocked.
 func (e *LockedError) SkipReason() string { return ReasonLocked }
 
-// APIError is an unexpected answer of the ACR API.
-type APIError struct {
-	Op         string   // e.g. "listing tags of"
-	Repository string   // host/path
-	Method     string   // of the failed request
-	Path       string   // URL path and query of the failed request
-	StatusCode int      // HTTP status
-	Codes      []string // ACR error codes (UNAUTHORIZED, NAME_UNKNOWN, TAG_UNKNOWN, ...)
-	Message    string   // ACR's messages, without anything that looks like a credential
-	hint       string
-	kind       error
-}
-
-func (e *APIError) Error() string {
-	return apiclient.FormatError("acr", e.Op, e.Repository, e.Method, e.Path, e.StatusCode, e.Message, e.hint)
-}
-
-// Unwrap returns registryapi.ErrUnauthorized (401, 403) or
-// registryapi.ErrNotFound (404), if the answer was one of those.
-func (e *APIError) Unwrap() error { return e.kind }
-
-func (e *APIError) hasCode(code string) bool {
-	for _, c := range e.Codes {
-		if strings.EqualFold(c, code) {
-			return true
-		}
-	}
-	return false
-}
+// APIError is an unexpected answer of the ACR API (Codes: UNAUTHORIZED,
+// NAME_UNKNOWN, TAG_UNKNOWN, ...); it unwraps to registryapi.ErrUnauthorized
+// (401, 403) or registryapi.ErrNotFound (404).
+type APIError = apiclient.Error
 
 // rightsHint says which rights an operation needs.
 func rightsHint(write bool) string {
@@ -89,26 +64,25 @@ func rightsHint(write bool) string {
 // whether the operation needed delete rights.
 func (c *Client) apiError(op string, write bool, resp *http.Response) *APIError {
 	defer apiclient.Discard(resp)
-	e := &APIError{Op: op, Repository: c.name, Method: resp.Request.Method, Path: resp.Request.URL.RequestURI(),
-		StatusCode: resp.StatusCode}
+	e := apiclient.NewError("acr", op, c.name, resp)
 	e.Codes, e.Message = parseErrors(resp)
 	e.Message = redact(e.Message, c.auth.secrets...)
 	switch resp.StatusCode {
 	case http.StatusUnauthorized:
-		e.kind = registryapi.ErrUnauthorized
+		e.Kind = registryapi.ErrUnauthorized
 		if c.auth.tokens != nil {
-			e.hint = "ACR refused the access token obtained with " + c.auth.who + "; " + rightsHint(write)
+			e.Hint = "ACR refused the access token obtained with " + c.auth.who + "; " + rightsHint(write)
 		} else {
-			e.hint = "ACR refused " + c.auth.who + " (the admin user, a repository-scoped token and one of its " +
+			e.Hint = "ACR refused " + c.auth.who + " (the admin user, a repository-scoped token and one of its " +
 				"passwords, or a service principal id and secret)"
 		}
 	case http.StatusForbidden:
-		e.kind = registryapi.ErrUnauthorized
-		e.hint = c.auth.who + " may not do this: " + rightsHint(write)
+		e.Kind = registryapi.ErrUnauthorized
+		e.Hint = c.auth.who + " may not do this: " + rightsHint(write)
 	case http.StatusNotFound:
-		e.kind = registryapi.ErrNotFound
+		e.Kind = registryapi.ErrNotFound
 	case http.StatusTooManyRequests:
-		e.hint = "ACR kept answering 429 Too Many Requests (the registry's SKU limits read and write operations " +
+		e.Hint = "ACR kept answering 429 Too Many Requests (the registry's SKU limits read and write operations " +
 			"per minute); lower the parallelism or try later"
 	}
 	return e

@@ -370,7 +370,7 @@ func (c *Client) createToken(ctx context.Context) (string, error) {
 	if resp.StatusCode != http.StatusOK {
 		e := c.responseError(op, false, resp)
 		if e.StatusCode == http.StatusUnauthorized || e.StatusCode == http.StatusForbidden {
-			e.kind, e.hint = registryapi.ErrUnauthorized, c.credentialHint()
+			e.Kind, e.Hint = registryapi.ErrUnauthorized, c.credentialHint()
 		}
 		return "", e
 	}
@@ -438,51 +438,30 @@ func (c *Client) getJSON(ctx context.Context, op, u string, write bool, v any) e
 	return nil
 }
 
-// Error is an unexpected answer of the Hub API.
-type Error struct {
-	Op         string // what the client was doing, e.g. "untag v1 of"
-	Repository string // docker.io/<ns>/<repo>
-	Method     string
-	Path       string // URL path and query
-	StatusCode int
-	Message    string // the API's message, with anything like a credential removed
-	hint       string
-	kind       error
-}
-
-func (e *Error) Error() string {
-	return apiclient.FormatError("dockerhub", e.Op, e.Repository, e.Method, e.Path, e.StatusCode, e.Message, e.hint)
-}
-
-// Unwrap returns the sentinel error of the answer, if any:
-// registryapi.ErrNotFound, registryapi.ErrUnauthorized, ErrTagImmutable.
-func (e *Error) Unwrap() error { return e.kind }
+// Error is an unexpected answer of the Hub API; it unwraps to
+// registryapi.ErrNotFound, registryapi.ErrUnauthorized or ErrTagImmutable
+// where the answer was one of those.
+type Error = apiclient.Error
 
 // responseError reads (and closes) an unexpected answer and classifies it.
 // write says whether the operation changes the repository.
 func (c *Client) responseError(op string, write bool, resp *http.Response) *Error {
 	defer apiclient.Discard(resp)
-	e := &Error{
-		Op:         op,
-		Repository: c.name,
-		Method:     resp.Request.Method,
-		Path:       resp.Request.URL.RequestURI(),
-		StatusCode: resp.StatusCode,
-	}
+	e := apiclient.NewError("dockerhub", op, c.name, resp)
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	e.Message = c.redact(apiMessage(body))
 	switch {
 	case resp.StatusCode == http.StatusUnauthorized:
-		e.kind, e.hint = registryapi.ErrUnauthorized, c.credentialHint()
+		e.Kind, e.Hint = registryapi.ErrUnauthorized, c.credentialHint()
 	case resp.StatusCode == http.StatusForbidden:
-		e.kind, e.hint = registryapi.ErrUnauthorized, c.permissionHint(write)
+		e.Kind, e.Hint = registryapi.ErrUnauthorized, c.permissionHint(write)
 	case resp.StatusCode == http.StatusNotFound:
-		e.kind = registryapi.ErrNotFound
+		e.Kind = registryapi.ErrNotFound
 	case resp.StatusCode == http.StatusTooManyRequests:
-		e.hint = "Docker Hub's API rate limit was still exceeded after waiting; run again later or with less parallelism"
+		e.Hint = "Docker Hub's API rate limit was still exceeded after waiting; run again later or with less parallelism"
 	case write && (resp.StatusCode == http.StatusConflict || resp.StatusCode == http.StatusLocked ||
 		(resp.StatusCode >= 400 && resp.StatusCode < 500 && strings.Contains(strings.ToLower(e.Message), "immutable"))):
-		e.kind, e.hint = ErrTagImmutable, "immutable tags cannot be deleted; the tag was skipped"
+		e.Kind, e.Hint = ErrTagImmutable, "immutable tags cannot be deleted; the tag was skipped"
 	}
 	return e
 }

@@ -109,9 +109,9 @@ func (c *Client) list(ctx context.Context, op string) ([]hubTag, error) {
 			var e *Error
 			if errors.As(err, &e) && e.StatusCode == http.StatusNotFound {
 				if page == 0 {
-					e.hint = "the repository does not exist, or the credentials cannot see it"
+					e.Hint = "the repository does not exist, or the credentials cannot see it"
 				} else {
-					e.hint = "a page of the tag list vanished while it was read (tags were deleted meanwhile); run again"
+					e.Hint = "a page of the tag list vanished while it was read (tags were deleted meanwhile); run again"
 				}
 			}
 			return nil, err

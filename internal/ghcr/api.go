@@ -22,25 +22,9 @@ import (
 var ErrRateLimited = errors.New("GitHub API rate limit exceeded")
 
 // Error is an unexpected answer of the GitHub API. It never contains the
-// token.
-type Error struct {
-	Op         string // what the client was doing, e.g. "list versions of"
-	Repository string // host/path
-	Method     string
-	Path       string // URL path and query
-	StatusCode int
-	Message    string // GitHub's message, without anything that looks like a credential
-	hint       string
-	kind       error
-}
-
-func (e *Error) Error() string {
-	return apiclient.FormatError("ghcr", e.Op, e.Repository, e.Method, e.Path, e.StatusCode, e.Message, e.hint)
-}
-
-// Unwrap returns the sentinel matching the answer: registryapi.ErrNotFound,
-// registryapi.ErrUnauthorized or ErrRateLimited.
-func (e *Error) Unwrap() error { return e.kind }
+// token; it unwraps to registryapi.ErrNotFound, registryapi.ErrUnauthorized
+// or ErrRateLimited where the answer was one of those.
+type Error = apiclient.Error
 
 // endpoint returns the URL of an escaped API path below the base URL.
 func (c *Client) endpoint(escapedPath string, q url.Values) string {
@@ -90,27 +74,21 @@ const maxBody = 32 << 20
 // write says whether the operation deletes.
 func (c *Client) responseError(op string, write bool, resp *http.Response) *Error {
 	defer apiclient.Discard(resp)
-	e := &Error{
-		Op:         op,
-		Repository: c.name,
-		Method:     resp.Request.Method,
-		Path:       resp.Request.URL.RequestURI(),
-		StatusCode: resp.StatusCode,
-	}
+	e := apiclient.NewError("ghcr", op, c.name, resp)
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	e.Message = apiMessage([]byte(c.redact(string(body))))
 	switch {
 	case rateLimited(resp) || (resp.StatusCode == http.StatusForbidden && strings.Contains(strings.ToLower(e.Message), "rate limit")):
-		e.kind, e.hint = ErrRateLimited, rateLimitHint(resp.Header)
+		e.Kind, e.Hint = ErrRateLimited, rateLimitHint(resp.Header)
 	case resp.StatusCode == http.StatusUnauthorized:
-		e.kind = registryapi.ErrUnauthorized
-		e.hint = "GitHub refused the token in " + tokenCredential() + ": it is invalid, expired or revoked"
+		e.Kind = registryapi.ErrUnauthorized
+		e.Hint = "GitHub refused the token in " + tokenCredential() + ": it is invalid, expired or revoked"
 	case resp.StatusCode == http.StatusForbidden:
-		e.kind, e.hint = registryapi.ErrUnauthorized, permissionHint(write, resp.Header)
+		e.Kind, e.Hint = registryapi.ErrUnauthorized, permissionHint(write, resp.Header)
 	case resp.StatusCode == http.StatusNotFound:
-		e.kind = registryapi.ErrNotFound
+		e.Kind = registryapi.ErrNotFound
 	case resp.StatusCode == http.StatusBadRequest && strings.Contains(strings.ToLower(e.Message), "last tagged version"):
-		e.hint = "GitHub keeps the last tagged version of a package; only deleting the whole package removes it, " +
+		e.Hint = "GitHub keeps the last tagged version of a package; only deleting the whole package removes it, " +
 			"which cleanup does not do"
 	}
 	return e

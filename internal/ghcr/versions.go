@@ -112,7 +112,7 @@ func (c *Client) detectOwner(ctx context.Context) (OwnerType, error) {
 	_, err := c.getJSON(ctx, op, c.endpoint("/users/"+url.PathEscape(c.owner), nil), false, &owner)
 	var e *Error
 	if errors.As(err, &e) && e.StatusCode == http.StatusNotFound {
-		e.hint = "GitHub has no user or organisation named " + strconv.Quote(c.owner)
+		e.Hint = "GitHub has no user or organisation named " + strconv.Quote(c.owner)
 	}
 	if err != nil {
 		return "", err
@@ -127,7 +127,7 @@ func (c *Client) detectOwner(ctx context.Context) (OwnerType, error) {
 	switch {
 	case err == nil && strings.EqualFold(me.Login, c.owner):
 		return OwnerAuthenticatedUser, nil
-	case err == nil, errors.As(err, &e) && e.StatusCode == http.StatusForbidden && e.kind != ErrRateLimited:
+	case err == nil, errors.As(err, &e) && e.StatusCode == http.StatusForbidden && e.Kind != ErrRateLimited:
 		// Another user's package, or a token that is no user's (the
 		// GITHUB_TOKEN of GitHub Actions cannot read /user).
 		return OwnerUser, nil
@@ -157,7 +157,7 @@ func (c *Client) list(ctx context.Context) (*snapshot, error) {
 		resp, err := c.getJSON(ctx, op, next, false, &versions)
 		var e *Error
 		if errors.As(err, &e) && e.StatusCode == http.StatusNotFound {
-			e.hint = "the package " + strconv.Quote(c.pkg) + " of " + c.owner + " does not exist, or the token cannot " +
+			e.Hint = "the package " + strconv.Quote(c.pkg) + " of " + c.owner + " does not exist, or the token cannot " +
 				"see it (private packages need the read:packages scope; a GITHUB_TOKEN sees only packages its " +
 				"repository has access to)"
 		}

@@ -17,25 +17,9 @@ import (
 )
 
 // Error is an unexpected answer of the GitLab API. It never contains the
-// token.
-type Error struct {
-	Op         string // what the client was doing, e.g. "delete tag v1 of"
-	Repository string // host/path
-	Method     string
-	Path       string // URL path and query
-	StatusCode int
-	Message    string // GitLab's message, without anything that looks like a credential
-	hint       string
-	kind       error
-}
-
-func (e *Error) Error() string {
-	return apiclient.FormatError("gitlabapi", e.Op, e.Repository, e.Method, e.Path, e.StatusCode, e.Message, e.hint)
-}
-
-// Unwrap returns the sentinel matching the answer: registryapi.ErrNotFound,
-// registryapi.ErrUnauthorized, ErrProtectedTag or ErrRateLimited.
-func (e *Error) Unwrap() error { return e.kind }
+// token; it unwraps to registryapi.ErrNotFound or registryapi.ErrUnauthorized
+// where the answer was one of those.
+type Error = apiclient.Error
 
 // endpoint returns the URL of an escaped API path below the base URL.
 func (c *Client) endpoint(escapedPath string, q url.Values) string {
@@ -175,13 +159,7 @@ func (a apiError) text() string {
 // write says whether the operation deletes.
 func (c *Client) responseError(op string, write bool, resp *http.Response) *Error {
 	defer apiclient.Discard(resp)
-	e := &Error{
-		Op:         op,
-		Repository: c.name,
-		Method:     resp.Request.Method,
-		Path:       resp.Request.URL.RequestURI(),
-		StatusCode: resp.StatusCode,
-	}
+	e := apiclient.NewError("gitlabapi", op, c.name, resp)
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	var ae apiError
 	if json.Unmarshal(body, &ae) == nil {
@@ -193,19 +171,19 @@ func (c *Client) responseError(op string, write bool, resp *http.Response) *Erro
 	lower := strings.ToLower(e.Message)
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests:
-		e.kind, e.hint = ErrRateLimited, rateLimitHint(resp.Header)
+		e.Kind, e.Hint = ErrRateLimited, rateLimitHint(resp.Header)
 	case resp.StatusCode == http.StatusUnauthorized:
-		e.kind, e.hint = registryapi.ErrUnauthorized, c.refusedHint()
+		e.Kind, e.Hint = registryapi.ErrUnauthorized, c.refusedHint()
 	case resp.StatusCode == http.StatusForbidden && ae.Error == "insufficient_scope":
-		e.kind, e.hint = registryapi.ErrUnauthorized, c.scopeHint(write, ae.Scope)
+		e.Kind, e.Hint = registryapi.ErrUnauthorized, c.scopeHint(write, ae.Scope)
 	case resp.StatusCode == http.StatusForbidden && write && (strings.Contains(lower, "protected") || strings.Contains(lower, "immutable")):
-		e.kind = ErrProtectedTag
-		e.hint = "the tag matches a protection rule of the project (Settings > Packages and registries > " +
+		e.Kind = ErrProtectedTag
+		e.Hint = "the tag matches a protection rule of the project (Settings > Packages and registries > " +
 			"Protected container tags) that this token's role may not override; it is left alone"
 	case resp.StatusCode == http.StatusForbidden:
-		e.kind, e.hint = registryapi.ErrUnauthorized, c.roleHint(write)
+		e.Kind, e.Hint = registryapi.ErrUnauthorized, c.roleHint(write)
 	case resp.StatusCode == http.StatusNotFound:
-		e.kind = registryapi.ErrNotFound
+		e.Kind = registryapi.ErrNotFound
 	}
 	return e
 }

@@ -237,8 +237,8 @@ func (c *Client) deleteTag(ctx context.Context, op, tag string) error {
 		return nil
 	}
 	e := c.responseError(op, true, resp)
-	if e.StatusCode == http.StatusBadRequest && e.hint == "" {
-		e.hint = "GitLab could not delete the tag in its registry; try again later"
+	if e.StatusCode == http.StatusBadRequest && e.Hint == "" {
+		e.Hint = "GitLab could not delete the tag in its registry; try again later"
 	}
 	return e
 }

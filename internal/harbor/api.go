@@ -480,7 +480,7 @@ func (c *Client) Untag(ctx context.Context, tag, expect string) error {
 		return nil
 	}
 	e := c.apiError(op, true, resp)
-	if r := e.protection(); r != "" {
+	if r := protection(e); r != "" {
 		c.setProtected(tag, r)
 		return &ProtectedError{Repository: c.name, Ref: tag, Reason: r, Detail: e.Message}
 	}
@@ -530,7 +530,7 @@ func (c *Client) DeleteManifest(ctx context.Context, digest string) error {
 		return nil
 	}
 	e := c.apiError(op, true, resp)
-	if r := e.protection(); r != "" {
+	if r := protection(e); r != "" {
 		return &ProtectedError{Repository: c.name, Ref: digest, Reason: r, Detail: e.Message}
 	}
 	return e

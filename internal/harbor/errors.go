@@ -67,33 +67,16 @@ func (e *ProtectedError) Unwrap() error {
 // ReasonSigned.
 func (e *ProtectedError) SkipReason() string { return e.Reason }
 
-// APIError is an unexpected answer of the Harbor API.
-type APIError struct {
-	Op         string   // e.g. "listing tags of"
-	Repository string   // host/path
-	Method     string   // of the failed request
-	Path       string   // URL path and query of the failed request
-	StatusCode int      // HTTP status
-	Codes      []string // Harbor error codes (UNAUTHORIZED, NOT_FOUND, PRECONDITION, ...)
-	Message    string   // Harbor's messages, without anything that looks like a credential
-	hint       string
-	kind       error
-}
-
-func (e *APIError) Error() string {
-	return apiclient.FormatError("harbor", e.Op, e.Repository, e.Method, e.Path, e.StatusCode, e.Message, e.hint)
-}
-
-// Unwrap returns registryapi.ErrUnauthorized (401, 403) or
-// registryapi.ErrNotFound (404), if the answer was one of those.
-func (e *APIError) Unwrap() error { return e.kind }
+// APIError is an unexpected answer of the Harbor API (Codes: UNAUTHORIZED,
+// NOT_FOUND, PRECONDITION, ...); it unwraps to registryapi.ErrUnauthorized
+// (401, 403) or registryapi.ErrNotFound (404).
+type APIError = apiclient.Error
 
 // apiError reads (and closes) the body of an unexpected response. write says
 // whether the operation needed delete rights.
 func (c *Client) apiError(op string, write bool, resp *http.Response) *APIError {
 	defer apiclient.Discard(resp)
-	e := &APIError{Op: op, Repository: c.name, Method: resp.Request.Method, Path: resp.Request.URL.RequestURI(),
-		StatusCode: resp.StatusCode}
+	e := apiclient.NewError("harbor", op, c.name, resp)
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	var errs struct {
 		Errors []struct {
@@ -113,24 +96,24 @@ func (c *Client) apiError(op string, write bool, resp *http.Response) *APIError 
 	e.Message = c.redact(strings.Join(msgs, "; "))
 	switch resp.StatusCode {
 	case http.StatusUnauthorized:
-		e.kind = registryapi.ErrUnauthorized
-		e.hint = "Harbor refused the credentials: check " + names(credUsername, credPassword) +
+		e.Kind = registryapi.ErrUnauthorized
+		e.Hint = "Harbor refused the credentials: check " + names(credUsername, credPassword) +
 			` (a robot account is named "robot$<name>" or "robot$<project>+<name>")`
 	case http.StatusForbidden:
-		e.kind = registryapi.ErrUnauthorized
+		e.Kind = registryapi.ErrUnauthorized
 		if write {
-			e.hint = fmt.Sprintf("the Harbor account %q may not delete in project %s: it needs the Maintainer or "+
+			e.Hint = fmt.Sprintf("the Harbor account %q may not delete in project %s: it needs the Maintainer or "+
 				"Project Admin role, or a robot account with the Delete Tag and Delete Artifact permissions "+
 				"(set with %s)", c.creds.Username, c.project, names(credUsername, credPassword))
 		} else {
-			e.hint = fmt.Sprintf("project %s does not exist or the Harbor account %q may not read it: it needs at "+
+			e.Hint = fmt.Sprintf("project %s does not exist or the Harbor account %q may not read it: it needs at "+
 				"least the Limited Guest role, or a robot account with the List Artifact and Read Artifact "+
 				"permissions (set with %s)", c.project, c.creds.Username, names(credUsername, credPassword))
 		}
 	case http.StatusNotFound:
-		e.kind = registryapi.ErrNotFound
+		e.Kind = registryapi.ErrNotFound
 	case http.StatusTooManyRequests:
-		e.hint = "Harbor kept answering 429 Too Many Requests; lower the parallelism or try later"
+		e.Hint = "Harbor kept answering 429 Too Many Requests; lower the parallelism or try later"
 	}
 	return e
 }
@@ -140,7 +123,7 @@ func (c *Client) apiError(op string, write bool, resp *http.Response) *APIError 
 // signature ...", and a 403 naming immutability (older Harbor and the
 // immutability middleware). Other 412s (an artifact an index still
 // references, say) are not protections.
-func (e *APIError) protection() string {
+func protection(e *APIError) string {
 	msg := strings.ToLower(e.Message)
 	switch {
 	case e.StatusCode != http.StatusPreconditionFailed && e.StatusCode != http.StatusForbidden:

@@ -278,63 +278,45 @@ func (c *Client) getJSON(ctx context.Context, op, u string, write bool, v any) e
 	return nil
 }
 
-// Error is an unexpected answer of the Quay API.
-type Error struct {
-	Op         string // what the client was doing, e.g. "untag v1 of"
-	Repository string // host/ns/repo
-	Method     string
-	Path       string // URL path and query
-	StatusCode int
-	ErrorType  string // Quay's error_type, e.g. insufficient_scope
-	Message    string // the API's message, with anything like a credential removed
-	hint       string
-	kind       error
-}
-
-func (e *Error) Error() string {
-	return apiclient.FormatError("quay", e.Op, e.Repository, e.Method, e.Path, e.StatusCode, e.Message, e.hint)
-}
-
-// Unwrap returns the sentinel error of the answer, if any:
-// registryapi.ErrNotFound, registryapi.ErrUnauthorized, ErrTagImmutable.
-func (e *Error) Unwrap() error { return e.kind }
+// Error is an unexpected answer of the Quay API (Codes holds its
+// error_type); it unwraps to registryapi.ErrNotFound,
+// registryapi.ErrUnauthorized or ErrTagImmutable where the answer was one
+// of those.
+type Error = apiclient.Error
 
 // responseError reads (and closes) an unexpected answer and classifies it.
 // write says whether the operation changes the repository.
 func (c *Client) responseError(op string, write bool, resp *http.Response) *Error {
 	defer apiclient.Discard(resp)
-	e := &Error{
-		Op:         op,
-		Repository: c.name,
-		Method:     resp.Request.Method,
-		Path:       resp.Request.URL.RequestURI(),
-		StatusCode: resp.StatusCode,
-	}
+	e := apiclient.NewError("quay", op, c.name, resp)
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	msg, errType := apiMessage(body)
-	e.Message, e.ErrorType = c.redact(msg), errType
-	lower := strings.ToLower(e.Message + " " + e.ErrorType)
+	e.Message = c.redact(msg)
+	if errType != "" {
+		e.Codes = []string{errType}
+	}
+	lower := strings.ToLower(e.Message + " " + errType)
 	switch {
 	case resp.StatusCode == http.StatusUnauthorized:
-		e.kind = registryapi.ErrUnauthorized
-		e.hint = "Quay refused the token: check " + credential() + " (an OAuth access token of an organisation's " +
+		e.Kind = registryapi.ErrUnauthorized
+		e.Hint = "Quay refused the token: check " + credential() + " (an OAuth access token of an organisation's " +
 			"application, not a robot account's password or a docker login)"
 	case resp.StatusCode == http.StatusForbidden:
-		e.kind = registryapi.ErrUnauthorized
+		e.Kind = registryapi.ErrUnauthorized
 		if write {
-			e.hint = "the token may not delete tags of " + c.name + ": it needs the repo:write scope, and its user " +
+			e.Hint = "the token may not delete tags of " + c.name + ": it needs the repo:write scope, and its user " +
 				"write access to the repository"
 		} else {
-			e.hint = "the token may not read " + c.name + ": it needs the repo:read scope, and its user read access " +
+			e.Hint = "the token may not read " + c.name + ": it needs the repo:read scope, and its user read access " +
 				"to the repository"
 		}
 	case resp.StatusCode == http.StatusNotFound:
-		e.kind = registryapi.ErrNotFound
+		e.Kind = registryapi.ErrNotFound
 	case resp.StatusCode == http.StatusTooManyRequests:
-		e.hint = "Quay's rate limit was still exceeded after waiting; run again later or with less parallelism"
+		e.Hint = "Quay's rate limit was still exceeded after waiting; run again later or with less parallelism"
 	case write && (resp.StatusCode == http.StatusConflict ||
 		(resp.StatusCode >= 400 && resp.StatusCode < 500 && strings.Contains(lower, "immutable"))):
-		e.kind, e.hint = ErrTagImmutable, "immutable tags cannot be deleted; the tag was skipped"
+		e.Kind, e.Hint = ErrTagImmutable, "immutable tags cannot be deleted; the tag was skipped"
 	}
 	return e
 }

@@ -86,7 +86,7 @@ func (c *Client) list(ctx context.Context, op string) ([]quayTag, error) {
 		if err := c.getJSON(ctx, op, c.repoPath("/tag/")+"?"+q.Encode(), false, &p); err != nil {
 			var e *Error
 			if errors.As(err, &e) && e.StatusCode == http.StatusNotFound && page == 1 {
-				e.hint = "the repository does not exist, or the token cannot see it"
+				e.Hint = "the repository does not exist, or the token cannot see it"
 			}
 			return nil, err
 		}
