@@ -132,9 +132,10 @@ func (c *Cache) Image(digest string) (registryapi.Image, bool) {
 	return img, true
 }
 
-// Remember stores what the inventory needs of img.
+// Remember stores what the inventory needs of img, unless it may still
+// change: an index whose image children are not all there yet.
 func (c *Cache) Remember(img registryapi.Image) {
-	if !registryapi.ValidSHA256(img.Digest) {
+	if !registryapi.ValidSHA256(img.Digest) || img.MissingChildren {
 		return
 	}
 	e := entry{MediaType: img.MediaType, ArtifactType: img.ArtifactType, Index: img.IsIndex,

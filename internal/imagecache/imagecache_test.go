@@ -33,6 +33,7 @@ func TestRoundTrip(t *testing.T) {
 	c.Remember(idx)
 	c.Remember(sig)
 	c.Remember(registryapi.Image{Descriptor: registryapi.Descriptor{Digest: "sha256:short"}})
+	c.Remember(registryapi.Image{Descriptor: registryapi.Descriptor{Digest: digest("d")}, IsIndex: true, MissingChildren: true})
 	assert.NilError(t, c.Save())
 
 	fi, err := os.Stat(dir)
@@ -60,6 +61,8 @@ func TestRoundTrip(t *testing.T) {
 	assert.Check(t, is.Equal(again.Hits(), 2))
 	_, ok = again.Image("sha256:short")
 	assert.Check(t, !ok, "invalid digests are not remembered")
+	_, ok = again.Image(digest("d"))
+	assert.Check(t, !ok, "an index with missing children is not remembered")
 
 	other, err := Open(dir, "registry.example.com/other")
 	assert.NilError(t, err)

@@ -78,6 +78,10 @@ type Image struct {
 	Labels      map[string]string // image config labels; for an index the newest child's
 	Annotations map[string]string // manifest annotations
 	Subject     *Descriptor       // OCI 1.1 subject
+	// MissingChildren says an image child of the index was not found, so
+	// Created and Revision were taken from the others, and may change once
+	// it is pushed.
+	MissingChildren bool
 }
 
 // ReferrersSource says how Referrers found the referrers.
@@ -414,6 +418,7 @@ func (c *Client) inspectChildren(ctx context.Context, hc *http.Client, img *Imag
 		switch {
 		case !r.done:
 		case errors.Is(r.err, ErrNotFound):
+			img.MissingChildren = true
 		case r.err != nil:
 			return r.err
 		case newest == nil || r.img.Created.After(newest.Created):

@@ -149,6 +149,7 @@ func TestInspectIndex(t *testing.T) {
 	assert.Check(t, img.Created.Equal(newer), "%v", img.Created)
 	assert.Check(t, is.Equal(img.Revision, "new"))
 	assert.Check(t, is.Equal(img.Labels["x"], "y"))
+	assert.Check(t, img.MissingChildren, "the s390x child is gone")
 	assert.Assert(t, is.Len(img.Children, 4))
 	assert.Check(t, is.Equal(img.Children[0].Digest, amd))
 	assert.Check(t, is.Equal(img.Children[0].Platform, "linux/amd64"))
