@@ -222,7 +222,7 @@ func writeAtomic(path string, data []byte) error {
 	if err != nil {
 		return fmt.Errorf("writing the image cache: %w", err)
 	}
-	defer os.Remove(tmp.Name()) // after the rename: nothing to remove
+	defer func() { _ = os.Remove(tmp.Name()) }() // after the rename: nothing to remove
 	_, err = tmp.Write(data)
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
