@@ -81,35 +81,39 @@ func plannedDeletions(t *testing.T, out, outcome string) []string {
 // retry-after form), 503, resets and slow answers, the result is the same as
 // without it.
 func TestCleanupThroughFaults(t *testing.T) {
-	h := harness.New(t)
-	s := newCleanupScene(t, h, harness.Registry28)
-	proxy := harness.StartProxy(t, s.reg)
-	var n atomic.Int64
-	proxy.SetFault(func(r *http.Request) harness.Fault {
-		switch i := n.Add(1); {
-		case i%23 == 3:
-			return harness.Fault{Status: http.StatusTooManyRequests, Header: map[string]string{"Retry-After": "1"}}
-		case i%23 == 7:
-			return harness.Fault{Status: http.StatusTooManyRequests,
-				Header: map[string]string{"Retry-After": time.Now().Add(time.Second).UTC().Format(http.TimeFormat)}}
-		case i%23 == 11:
-			return harness.Fault{Status: http.StatusTooManyRequests,
-				Header: map[string]string{"X-Retry-After": fmt.Sprint(time.Now().Add(time.Second).Unix())}}
-		case i%5 == 1:
-			return harness.Fault{Status: http.StatusServiceUnavailable}
-		case i%7 == 2:
-			return harness.Fault{Reset: true}
-		case i%6 == 4:
-			return harness.Fault{Forward: func() { time.Sleep(300 * time.Millisecond) }}
-		}
-		return harness.Fault{}
-	})
-	env := s.env(t)
-	h.Plugin(env, s.cleanupArgs(proxy.Addr+"/shop/app")...).Assert(t, icmd.Success)
-	assert.Check(t, n.Load() > 20, "too few requests went through the proxy: %d", n.Load())
-	assert.Check(t, is.DeepEqual(sorted(s.pusher.Tags(s.repo)), s.survivors()))
-	for _, d := range s.mustExist {
-		assert.Check(t, s.pusher.Exists(s.repo+"@"+d), "manifest %s is gone", d)
+	for _, version := range harness.RegistryVersions {
+		t.Run(version, func(t *testing.T) {
+			h := harness.New(t)
+			s := newCleanupScene(t, h, version)
+			proxy := harness.StartProxy(t, s.reg)
+			var n atomic.Int64
+			proxy.SetFault(func(r *http.Request) harness.Fault {
+				switch i := n.Add(1); {
+				case i%23 == 3:
+					return harness.Fault{Status: http.StatusTooManyRequests, Header: map[string]string{"Retry-After": "1"}}
+				case i%23 == 7:
+					return harness.Fault{Status: http.StatusTooManyRequests,
+						Header: map[string]string{"Retry-After": time.Now().Add(time.Second).UTC().Format(http.TimeFormat)}}
+				case i%23 == 11:
+					return harness.Fault{Status: http.StatusTooManyRequests,
+						Header: map[string]string{"X-Retry-After": fmt.Sprint(time.Now().Add(time.Second).Unix())}}
+				case i%5 == 1:
+					return harness.Fault{Status: http.StatusServiceUnavailable}
+				case i%7 == 2:
+					return harness.Fault{Reset: true}
+				case i%6 == 4:
+					return harness.Fault{Forward: func() { time.Sleep(300 * time.Millisecond) }}
+				}
+				return harness.Fault{}
+			})
+			env := s.env(t)
+			h.Plugin(env, s.cleanupArgs(proxy.Addr+"/shop/app")...).Assert(t, icmd.Success)
+			assert.Check(t, n.Load() > 20, "too few requests went through the proxy: %d", n.Load())
+			assert.Check(t, is.DeepEqual(sorted(s.pusher.Tags(s.repo)), s.survivors()))
+			for _, d := range s.mustExist {
+				assert.Check(t, s.pusher.Exists(s.repo+"@"+d), "manifest %s is gone", d)
+			}
+		})
 	}
 }
 
@@ -230,54 +234,58 @@ func TestCleanupKilledMidUntag(t *testing.T) {
 // TestCleanupBadInput: each error names the input, exits non-zero, and
 // nothing is deleted.
 func TestCleanupBadInput(t *testing.T) {
-	h := harness.New(t)
-	s := newCleanupScene(t, h, harness.Registry28)
-	before := s.snapshot(t)
-	dir := t.TempDir()
-	brokenPolicy := filepath.Join(dir, "policy.yaml")
-	assert.NilError(t, os.WriteFile(brokenPolicy, []byte("keepPolicies:\n- references:\n    branch: main\n  imagesPerRefernce:\n    last: 1\n"), 0o600))
-	shallow := filepath.Join(dir, "shallow")
-	icmd.RunCommand("git", "clone", "-q", "--depth", "1", "file://"+s.gitDir, shallow).Assert(t, icmd.Success)
-	proxy := harness.StartProxy(t, s.reg)
-	proxy.SetFault(func(r *http.Request) harness.Fault {
-		if r.Method == http.MethodDelete {
-			return harness.Fault{Status: http.StatusMethodNotAllowed}
-		}
-		return harness.Fault{}
-	})
-	wrong := h.RandomSecret("wrong-")
+	for _, version := range harness.RegistryVersions {
+		t.Run(version, func(t *testing.T) {
+			h := harness.New(t)
+			s := newCleanupScene(t, h, version)
+			before := s.snapshot(t)
+			dir := t.TempDir()
+			brokenPolicy := filepath.Join(dir, "policy.yaml")
+			assert.NilError(t, os.WriteFile(brokenPolicy, []byte("keepPolicies:\n- references:\n    branch: main\n  imagesPerRefernce:\n    last: 1\n"), 0o600))
+			shallow := filepath.Join(dir, "shallow")
+			icmd.RunCommand("git", "clone", "-q", "--depth", "1", "file://"+s.gitDir, shallow).Assert(t, icmd.Success)
+			proxy := harness.StartProxy(t, s.reg)
+			proxy.SetFault(func(r *http.Request) harness.Fault {
+				if r.Method == http.MethodDelete {
+					return harness.Fault{Status: http.StatusMethodNotAllowed}
+				}
+				return harness.Fault{}
+			})
+			wrong := h.RandomSecret("wrong-")
 
-	tests := []struct {
-		name    string
-		args    []string
-		env     []string
-		wantErr string
-	}{
-		{name: "malformed repo", args: []string{"cleanup", "--repo", "Registry.Example.com/App"},
-			wantErr: `invalid repository "Registry.Example.com/App"`},
-		{name: "missing repo", args: []string{"cleanup"}, wantErr: "--repo is required"},
-		{name: "invalid regex", args: s.cleanupArgs(s.repo, "--keep-tag", "release-(")[1:], wantErr: `invalid --keep-tag pattern "release-("`},
-		{name: "invalid duration", args: s.cleanupArgs(s.repo, "--older-than", "7x")[1:], wantErr: `invalid duration "7x" for --older-than`},
-		{name: "broken policy file", args: s.cleanupArgs(s.repo, "--policy", brokenPolicy)[1:],
-			wantErr: brokenPolicy + `:4: unknown key "imagesPerRefernce"`},
-		{name: "missing git repository", args: []string{"cleanup", "--repo", s.repo, "--git-dir", filepath.Join(dir, "nope")},
-			wantErr: "not a git repository"},
-		{name: "shallow git repository", args: []string{"cleanup", "--repo", s.repo, "--git-dir", shallow},
-			wantErr: "fetch --unshallow"},
-		{name: "wrong credentials", args: s.cleanupArgs(s.repo)[1:], env: []string{"WERF_REGISTRY_PASSWORD", wrong},
-			wantErr: "401"},
-		{name: "registry refuses deletes", args: s.cleanupArgs(proxy.Addr + "/shop/app")[1:], wantErr: "delet"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			args := tc.args
-			if args[0] != "cleanup" {
-				args = append([]string{"cleanup"}, args...)
+			tests := []struct {
+				name    string
+				args    []string
+				env     []string
+				wantErr string
+			}{
+				{name: "malformed repo", args: []string{"cleanup", "--repo", "Registry.Example.com/App"},
+					wantErr: `invalid repository "Registry.Example.com/App"`},
+				{name: "missing repo", args: []string{"cleanup"}, wantErr: "--repo is required"},
+				{name: "invalid regex", args: s.cleanupArgs(s.repo, "--keep-tag", "release-(")[1:], wantErr: `invalid --keep-tag pattern "release-("`},
+				{name: "invalid duration", args: s.cleanupArgs(s.repo, "--older-than", "7x")[1:], wantErr: `invalid duration "7x" for --older-than`},
+				{name: "broken policy file", args: s.cleanupArgs(s.repo, "--policy", brokenPolicy)[1:],
+					wantErr: brokenPolicy + `:4: unknown key "imagesPerRefernce"`},
+				{name: "missing git repository", args: []string{"cleanup", "--repo", s.repo, "--git-dir", filepath.Join(dir, "nope")},
+					wantErr: "not a git repository"},
+				{name: "shallow git repository", args: []string{"cleanup", "--repo", s.repo, "--git-dir", shallow},
+					wantErr: "fetch --unshallow"},
+				{name: "wrong credentials", args: s.cleanupArgs(s.repo)[1:], env: []string{"WERF_REGISTRY_PASSWORD", wrong},
+					wantErr: "401"},
+				{name: "registry refuses deletes", args: s.cleanupArgs(proxy.Addr + "/shop/app")[1:], wantErr: "delet"},
 			}
-			res := h.Plugin(s.env(t).With(tc.env...), args...)
-			res.Assert(t, icmd.Expected{ExitCode: 1, Err: tc.wantErr})
-			assert.Check(t, is.DeepEqual(s.snapshot(t), before), "something was deleted")
-			assert.Check(t, !strings.Contains(res.Combined(), s.password))
+			for _, tc := range tests {
+				t.Run(tc.name, func(t *testing.T) {
+					args := tc.args
+					if args[0] != "cleanup" {
+						args = append([]string{"cleanup"}, args...)
+					}
+					res := h.Plugin(s.env(t).With(tc.env...), args...)
+					res.Assert(t, icmd.Expected{ExitCode: 1, Err: tc.wantErr})
+					assert.Check(t, is.DeepEqual(s.snapshot(t), before), "something was deleted")
+					assert.Check(t, !strings.Contains(res.Combined(), s.password))
+				})
+			}
 		})
 	}
 }
