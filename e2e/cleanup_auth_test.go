@@ -56,10 +56,7 @@ func TestPurge(t *testing.T) {
 	for _, version := range harness.RegistryVersions {
 		t.Run(version, func(t *testing.T) {
 			h := harness.New(t)
-			pass := h.RandomSecret("purge-")
-			h.Credential("ci", pass)
-			reg := harness.StartRegistry(t, version, map[string]string{"ci": pass})
-			p := harness.NewPusher(t, "ci", pass)
+			reg, p, pass := startCIRegistry(t, h, version, "purge-")
 			repo := reg.Repo("old/app")
 			img := p.Image(time.Now(), nil)
 			p.Push(repo+":a", img)

@@ -20,11 +20,8 @@ func TestCleanupKeepPolicies(t *testing.T) {
 	for _, version := range harness.RegistryVersions {
 		t.Run(version, func(t *testing.T) {
 			h := harness.New(t)
-			pass := h.RandomSecret("kp-")
-			h.Credential("ci", pass)
-			reg := harness.StartRegistry(t, version, map[string]string{"ci": pass})
+			reg, p, pass := startCIRegistry(t, h, version, "kp-")
 			fx := gittest.New(t)
-			p := harness.NewPusher(t, "ci", pass)
 			repo := reg.Repo("shop/app")
 			old := time.Now().Add(-72 * time.Hour)
 			for _, c := range []string{"c1", "c2", "c4", "b2"} {
@@ -56,10 +53,7 @@ func TestCleanupTagRules(t *testing.T) {
 	for _, version := range harness.RegistryVersions {
 		t.Run(version, func(t *testing.T) {
 			h := harness.New(t)
-			pass := h.RandomSecret("tr-")
-			h.Credential("ci", pass)
-			reg := harness.StartRegistry(t, version, map[string]string{"ci": pass})
-			p := harness.NewPusher(t, "ci", pass)
+			reg, p, pass := startCIRegistry(t, h, version, "tr-")
 			repo := reg.Repo("nightly/app")
 			for i, tag := range []string{"nightly-1", "nightly-2", "nightly-3", "nightly-4", "nightly-5"} {
 				p.Push(repo+":"+tag, p.Image(time.Now().Add(-time.Duration(100-i)*time.Hour), nil))

@@ -39,12 +39,19 @@ type cleanupScene struct {
 	password  string
 }
 
-func newCleanupScene(t *testing.T, h *harness.H, version string) *cleanupScene {
-	pass := h.RandomSecret("cleanup-")
+// startCIRegistry starts a registry of version whose one user, ci, has a
+// fresh password that h scans every output for, and a Pusher logged in as ci.
+func startCIRegistry(t *testing.T, h *harness.H, version, secretPrefix string) (*harness.Registry, *harness.Pusher, string) {
+	t.Helper()
+	pass := h.RandomSecret(secretPrefix)
 	h.Credential("ci", pass)
-	reg := harness.StartRegistry(t, version, map[string]string{"ci": pass})
+	return harness.StartRegistry(t, version, map[string]string{"ci": pass}), harness.NewPusher(t, "ci", pass), pass
+}
+
+func newCleanupScene(t *testing.T, h *harness.H, version string) *cleanupScene {
+	reg, pusher, pass := startCIRegistry(t, h, version, "cleanup-")
 	fx := gittest.New(t)
-	s := &cleanupScene{reg: reg, repo: reg.Repo("shop/app"), pusher: harness.NewPusher(t, "ci", pass),
+	s := &cleanupScene{reg: reg, repo: reg.Repo("shop/app"), pusher: pusher,
 		want: map[string]wantTag{}, gitDir: fx.Dir, password: pass}
 	old := time.Now().Add(-72 * time.Hour)
 	push := func(tag, commit string, created time.Time, want wantTag) string {
