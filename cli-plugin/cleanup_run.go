@@ -52,6 +52,9 @@ func runCleanup(ctx context.Context, dockerCLI command.Cli, opts cleanupOptions,
 	if err != nil {
 		return fmt.Errorf("reading %s: %w", repo, err)
 	}
+	if cache != nil && cache.Hits() > 0 {
+		fmt.Fprintf(dockerCLI.Err(), "image cache: %d images known from earlier runs (%s)\n", cache.Hits(), cache.Path())
+	}
 	if cache != nil && !opts.dryRun {
 		if err := cache.Save(); err != nil {
 			fmt.Fprintln(dockerCLI.Err(), "Warning: the image cache was not saved:", err)

@@ -66,6 +66,7 @@ func TestCleanupImageCache(t *testing.T) {
 			again := h.Plugin(env, s.cleanupArgs(viaProxy, "--format", "json")...)
 			again.Assert(t, icmd.Success)
 			assert.Check(t, is.Equal(configReads(proxy.Requests()[before:]), 0), "a run with a warm cache read image configs")
+			assert.Check(t, is.Contains(again.Stderr(), "images known from earlier runs ("+files[0]+")"))
 			assert.Check(t, is.Len(plannedDeletions(t, again.Stdout(), "deleted"), 0), "a second run deleted something")
 
 			before = len(proxy.Requests())
