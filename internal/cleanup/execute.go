@@ -75,47 +75,87 @@ func Execute(ctx context.Context, reg Registry, plan Plan, opts Options) ([]TagR
 	if err != nil {
 		return results.list(), err
 	}
-	tick := progressOf(opts.Progress, "deleting", len(actions))
-	grouper, grouping := reg.(GroupUntagger)
-	var untags []Action
-	if grouping {
-		// Manifest deletes first: on distribution 2.8 a DELETE by digest
-		// fails half way when tag links are written meanwhile, as the
-		// grouped untags do.
-		actions, untags = splitUntags(actions)
-	}
-	var mu sync.Mutex
-	finished := 0
-	run := func(_ context.Context, i int) error {
-		// Requests in flight finish even when ctx ends mid-way.
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opts.timeout())
-		defer cancel()
-		carryOut(rctx, reg, actions[i], results)
-		mu.Lock()
-		finished++
-		tick(finished)
-		mu.Unlock()
-		return nil
-	}
-	err = forEach(ctx, len(actions), opts.Parallel, func(int) {}, run)
-	if err == nil && len(untags) > 0 {
-		tags := make([]registryapi.TagAt, len(untags))
-		for i, a := range untags {
-			tags[i] = registryapi.TagAt{Tag: a.Tags[0], Digest: a.Digest}
-		}
-		grouper.UntagAll(ctx, tags, registryapi.UntagAllOptions{Parallel: opts.Parallel, Timeout: opts.timeout(),
-			Done: func(i int, err error) {
-				o, err := outcomeOf(err)
-				results.set(tags[i].Tag, Untag, o, err)
-				mu.Lock()
-				finished++
-				tick(finished)
-				mu.Unlock()
-			}})
-		err = ctx.Err()
+	d := &deleter{reg: reg, results: results, opts: opts, tick: progressOf(opts.Progress, "deleting", len(actions))}
+	// Referrers go first: a run stopped between a referrer and its subject
+	// must not leave the referrer of a deleted image behind, which a rerun
+	// could no longer tell from one whose subject was never pushed.
+	referrers, rest := splitReferrers(plan, actions)
+	err = d.run(ctx, referrers)
+	if err == nil {
+		err = d.run(ctx, rest)
 	}
 	results.interruptRest()
 	return results.list(), err
+}
+
+// deleter carries out actions and counts them for the progress.
+type deleter struct {
+	reg     Registry
+	results *results
+	opts    Options
+	tick    func(int)
+
+	mu       sync.Mutex
+	finished int
+}
+
+func (d *deleter) done() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.finished++
+	d.tick(d.finished)
+}
+
+// run carries out actions: through UntagAll where the registry groups
+// untags, after the manifest deletes (on distribution 2.8 a DELETE by
+// digest fails half way when tag links are written meanwhile, as the
+// grouped untags do).
+func (d *deleter) run(ctx context.Context, actions []Action) error {
+	grouper, grouping := d.reg.(GroupUntagger)
+	var untags []Action
+	if grouping {
+		actions, untags = splitUntags(actions)
+	}
+	err := forEach(ctx, len(actions), d.opts.Parallel, func(int) {}, func(_ context.Context, i int) error {
+		// Requests in flight finish even when ctx ends mid-way.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.opts.timeout())
+		defer cancel()
+		carryOut(rctx, d.reg, actions[i], d.results)
+		d.done()
+		return nil
+	})
+	if err != nil || len(untags) == 0 {
+		return err
+	}
+	tags := make([]registryapi.TagAt, len(untags))
+	for i, a := range untags {
+		tags[i] = registryapi.TagAt{Tag: a.Tags[0], Digest: a.Digest}
+	}
+	grouper.UntagAll(ctx, tags, registryapi.UntagAllOptions{Parallel: d.opts.Parallel, Timeout: d.opts.timeout(),
+		Done: func(i int, err error) {
+			o, err := outcomeOf(err)
+			d.results.set(tags[i].Tag, Untag, o, err)
+			d.done()
+		}})
+	return ctx.Err()
+}
+
+// splitReferrers separates the actions on referrers (images with an OCI
+// subject, and tags the policy deletes as referrers of a deleted image:
+// cosign's sha256-<hex>.sig and the like) from the others.
+func splitReferrers(plan Plan, actions []Action) (referrers, rest []Action) {
+	byTag := map[string]bool{}
+	for _, d := range plan.Decisions {
+		byTag[d.Tag] = d.Reason == ReasonReferrerOfDeleted || plan.Items[d.Tag].Subject != ""
+	}
+	for _, a := range actions {
+		if byTag[a.Tags[0]] {
+			referrers = append(referrers, a)
+		} else {
+			rest = append(rest, a)
+		}
+	}
+	return referrers, rest
 }
 
 // GroupUntagger is implemented by registries that untag many tags with

@@ -190,3 +190,50 @@ func TestInventoryCache(t *testing.T) {
 	assert.NilError(t, err)
 	assert.Check(t, is.Equal(items[0].Commit, "native"))
 }
+
+// TestReferrersGoFirst: a run stopped after the first deletion never
+// leaves a referrer whose subject it deleted.
+func TestReferrersGoFirst(t *testing.T) {
+	for _, grouped := range []bool{false, true} {
+		f := newFake(map[string]string{"a-old": "sha256:0", "b-old": "sha256:1", "z-sig": "sha256:s", "keep": "sha256:k"})
+		f.images["sha256:s"] = registryapi.Image{Subject: &registryapi.Descriptor{Digest: "sha256:0"}}
+		var reg Registry = f
+		if grouped {
+			reg = &groupingRegistry{fakeRegistry: f}
+		}
+		run := func(deleteManifests bool) {
+			items, err := Inventory(context.Background(), reg, 1, nil)
+			assert.NilError(t, err)
+			_, err = Execute(context.Background(), reg, MakePlan(items, decide("keep")(items), PlanOptions{DeleteManifests: deleteManifests}),
+				Options{Parallel: 1})
+			assert.NilError(t, err)
+		}
+		run(true)
+		assert.Check(t, is.DeepEqual(f.writes[0], "delete sha256:s"), "grouped=%v: %v", grouped, f.writes)
+		f = newFake(map[string]string{"a-old": "sha256:0", "z-sig": "sha256:s", "keep": "sha256:k"})
+		f.images["sha256:s"] = registryapi.Image{Subject: &registryapi.Descriptor{Digest: "sha256:0"}}
+		reg = f
+		if grouped {
+			reg = &groupingRegistry{fakeRegistry: f}
+		}
+		run(false)
+		assert.Check(t, is.DeepEqual(f.writes[0], "untag z-sig"), "grouped=%v: %v", grouped, f.writes)
+	}
+}
+
+// TestTagSchemaReferrersGoFirst: a cosign-style sha256-<hex>.sig tag, which
+// the policy deletes as a referrer by its name alone, goes before the rest.
+func TestTagSchemaReferrersGoFirst(t *testing.T) {
+	f := newFake(map[string]string{"a-old": "sha256:0", "sha256-0.sig": "sha256:s", "keep": "sha256:k"})
+	items, err := Inventory(context.Background(), f, 1, nil)
+	assert.NilError(t, err)
+	ds := decide("keep")(items)
+	for i := range ds {
+		if ds[i].Tag == "sha256-0.sig" {
+			ds[i].Reason = ReasonReferrerOfDeleted
+		}
+	}
+	_, err = Execute(context.Background(), f, MakePlan(items, ds, PlanOptions{}), Options{Parallel: 1})
+	assert.NilError(t, err)
+	assert.Check(t, is.DeepEqual(f.writes, []string{"untag sha256-0.sig", "untag a-old"}))
+}
