@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/docker-werf/docker-werf/internal/privatefile"
 )
 
 // UnsafeError reports a store directory or file that is refused because
@@ -66,10 +68,10 @@ func (s *Store) checkDir(path, what string, fi os.FileInfo) error {
 	case !fi.IsDir():
 		return &UnsafeError{path, what + " is not a directory", fix}
 	}
-	if uid, ok := ownerOf(fi); ok && uid != s.uid {
+	if uid, ok := privatefile.Owner(fi); ok && uid != s.uid {
 		return &UnsafeError{path, fmt.Sprintf("%s belongs to uid %d, not to the current user (uid %d)", what, uid, s.uid), fix}
 	}
-	if perm := fi.Mode().Perm(); unixPerms && perm&0o077 != 0 {
+	if perm := fi.Mode().Perm(); privatefile.PermsMeaningful && perm&0o077 != 0 {
 		return &UnsafeError{path, fmt.Sprintf("%s has mode %04o, open to group or others", what, perm),
 			fmt.Sprintf("run \"chmod 700 %s\"", path)}
 	}
@@ -81,10 +83,10 @@ func (s *Store) checkFile(path string, fi os.FileInfo) error {
 	if !fi.Mode().IsRegular() {
 		return &UnsafeError{path, "not a regular file", fix}
 	}
-	if uid, ok := ownerOf(fi); ok && uid != s.uid {
+	if uid, ok := privatefile.Owner(fi); ok && uid != s.uid {
 		return &UnsafeError{path, fmt.Sprintf("file belongs to uid %d, not to the current user (uid %d)", uid, s.uid), fix}
 	}
-	if perm := fi.Mode().Perm(); unixPerms && perm&0o077 != 0 {
+	if perm := fi.Mode().Perm(); privatefile.PermsMeaningful && perm&0o077 != 0 {
 		return &UnsafeError{path, fmt.Sprintf("file has mode %04o, open to group or others", perm),
 			fmt.Sprintf("run \"chmod 600 %s\"", path)}
 	}
@@ -152,51 +154,6 @@ func marshal(v any) ([]byte, error) {
 		return nil, err
 	}
 	return append(data, '\n'), nil
-}
-
-// writeAtomic replaces dir/name with data: a 0600 temp file in dir, fsync,
-// rename, fsync of dir.
-func writeAtomic(dir, name string, data []byte) error {
-	tmp, err := os.CreateTemp(dir, "."+name+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", filepath.Join(dir, name), err)
-	}
-	tmpName := tmp.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			_ = tmp.Close()
-			_ = os.Remove(tmpName)
-		}
-	}()
-	if err := tmp.Chmod(0o600); err != nil {
-		return fmt.Errorf("writing %s: %w", tmpName, err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		return fmt.Errorf("writing %s: %w", tmpName, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("writing %s: %w", tmpName, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", tmpName, err)
-	}
-	dst := filepath.Join(dir, name)
-	if err := os.Rename(tmpName, dst); err != nil {
-		return fmt.Errorf("replacing %s: %w", dst, err)
-	}
-	ok = true
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return nil
-	}
-	defer d.Close()
-	_ = d.Sync()
-	return nil
 }
 
 // scopeLock is a held flock on a scope's lock file.

@@ -7,10 +7,6 @@ import (
 	"os"
 )
 
-// On other systems (Windows) mode bits and owners are not checked, and
-// writes fail: the store relies on flock(2).
-const unixPerms = false
-
 const (
 	oNoFollow = 0
 	lockEx    = 1
@@ -18,9 +14,9 @@ const (
 	lockUn    = 4
 )
 
+// On other systems (Windows) writes fail: the store relies on flock(2).
 var errNoLocking = errors.New("the credential store is not supported on this platform (it needs flock)")
 
-func ownerOf(os.FileInfo) (int, bool) { return 0, false }
-func flock(*os.File, int) error       { return errNoLocking }
-func isLoop(error) bool               { return false }
-func isWouldBlock(error) bool         { return false }
+func flock(*os.File, int) error { return errNoLocking }
+func isLoop(error) bool         { return false }
+func isWouldBlock(error) bool   { return false }

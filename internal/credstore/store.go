@@ -30,6 +30,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/docker-werf/docker-werf/internal/privatefile"
 	"github.com/docker-werf/docker-werf/internal/registry"
 )
 
@@ -256,13 +257,13 @@ func (sc *Scope) updateLocked(fn func(map[string]Entry) bool) error {
 		if err := os.Remove(credPath); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("removing %s: %w", credPath, err)
 		}
-		return syncDir(sc.dir)
+		return privatefile.SyncDir(sc.dir)
 	}
 	data, err := marshal(m)
 	if err != nil {
 		return err
 	}
-	return writeAtomic(sc.dir, credentialsFile, data)
+	return privatefile.WriteAtomic(sc.dir, credentialsFile, data)
 }
 
 // writeMeta writes scope.json if it is missing; it is also what a write
@@ -278,7 +279,7 @@ func (sc *Scope) writeMeta() error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(sc.dir, scopeFile, data)
+	return privatefile.WriteAtomic(sc.dir, scopeFile, data)
 }
 
 // scopeMeta is scope.json.

@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/docker-werf/docker-werf/internal/privatefile"
 	"github.com/docker-werf/docker-werf/internal/registryapi"
 )
 
@@ -171,7 +172,7 @@ func (c *Cache) Save() error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(c.path, data)
+	return privatefile.WriteAtomic(filepath.Dir(c.path), filepath.Base(c.path), data)
 }
 
 // UnsafeError is a cache directory or file that someone else could write.
@@ -217,21 +218,14 @@ func readPrivateFile(path string) ([]byte, error) {
 	return os.ReadFile(path)
 }
 
-func writeAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("writing the image cache: %w", err)
+// checkPrivate refuses what another user owns or may write: such a cache
+// could make images look old enough to delete.
+func checkPrivate(path string, fi os.FileInfo) error {
+	if uid, ok := privatefile.Owner(fi); ok && uid != os.Geteuid() {
+		return &UnsafeError{path, fmt.Sprintf("it belongs to uid %d, not to the current user (uid %d)", uid, os.Geteuid())}
 	}
-	defer func() { _ = os.Remove(tmp.Name()) }() // after the rename: nothing to remove
-	_, err = tmp.Write(data)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		return fmt.Errorf("writing the image cache: %w", err)
+	if perm := fi.Mode().Perm(); privatefile.PermsMeaningful && perm&0o022 != 0 {
+		return &UnsafeError{path, fmt.Sprintf("it has mode %04o: others may write it", perm)}
 	}
 	return nil
 }
