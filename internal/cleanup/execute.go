@@ -79,7 +79,8 @@ func Execute(ctx context.Context, reg Registry, plan Plan, opts Options) ([]TagR
 	// Referrers go first: a run stopped between a referrer and its subject
 	// must not leave the referrer of a deleted image behind, which a rerun
 	// could no longer tell from one whose subject was never pushed.
-	referrers, rest := splitReferrers(plan, actions)
+	referrer := referrerTags(plan)
+	referrers, rest := partition(actions, func(a Action) bool { return referrer[a.Tags[0]] })
 	err = d.run(ctx, referrers)
 	if err == nil {
 		err = d.run(ctx, rest)
@@ -114,7 +115,7 @@ func (d *deleter) run(ctx context.Context, actions []Action) error {
 	grouper, grouping := d.reg.(GroupUntagger)
 	var untags []Action
 	if grouping {
-		actions, untags = splitUntags(actions)
+		untags, actions = partition(actions, func(a Action) bool { return a.Kind == Untag })
 	}
 	err := forEach(ctx, len(actions), d.opts.Parallel, func(int) {}, func(_ context.Context, i int) error {
 		// Requests in flight finish even when ctx ends mid-way.
@@ -140,22 +141,15 @@ func (d *deleter) run(ctx context.Context, actions []Action) error {
 	return ctx.Err()
 }
 
-// splitReferrers separates the actions on referrers (images with an OCI
-// subject, and tags the policy deletes as referrers of a deleted image:
-// cosign's sha256-<hex>.sig and the like) from the others.
-func splitReferrers(plan Plan, actions []Action) (referrers, rest []Action) {
-	byTag := map[string]bool{}
+// referrerTags are the tags whose deletion is that of a referrer: images
+// with an OCI subject, and tags the policy deletes as referrers of a deleted
+// image (cosign's sha256-<hex>.sig and the like).
+func referrerTags(plan Plan) map[string]bool {
+	tags := map[string]bool{}
 	for _, d := range plan.Decisions {
-		byTag[d.Tag] = d.Reason == ReasonReferrerOfDeleted || plan.Items[d.Tag].Subject != ""
+		tags[d.Tag] = d.Reason == ReasonReferrerOfDeleted || plan.Items[d.Tag].Subject != ""
 	}
-	for _, a := range actions {
-		if byTag[a.Tags[0]] {
-			referrers = append(referrers, a)
-		} else {
-			rest = append(rest, a)
-		}
-	}
-	return referrers, rest
+	return tags
 }
 
 // GroupUntagger is implemented by registries that untag many tags with
@@ -165,16 +159,17 @@ type GroupUntagger interface {
 	UntagAll(ctx context.Context, tags []registryapi.TagAt, opts registryapi.UntagAllOptions)
 }
 
-// splitUntags separates the untags from the other actions.
-func splitUntags(actions []Action) (others, untags []Action) {
+// partition splits actions into those that match and the others, each in
+// order.
+func partition(actions []Action, match func(Action) bool) (matching, others []Action) {
 	for _, a := range actions {
-		if a.Kind == Untag {
-			untags = append(untags, a)
+		if match(a) {
+			matching = append(matching, a)
 		} else {
 			others = append(others, a)
 		}
 	}
-	return others, untags
+	return matching, others
 }
 
 func (o Options) timeout() time.Duration {

@@ -66,10 +66,7 @@ func (c *Client) UntagAll(ctx context.Context, tags []TagAt, opts UntagAllOption
 			todo = append(todo, i)
 		}
 	}
-	if len(todo) == 0 {
-		return
-	}
-	if ctx.Err() != nil {
+	if len(todo) == 0 || ctx.Err() != nil {
 		return
 	}
 	// Like the requests in flight, the set-up finishes once started.
