@@ -2,6 +2,8 @@ package main
 
 import (
 	"errors"
+	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/docker-werf/docker-werf/internal/cienv"
 	"github.com/docker-werf/docker-werf/internal/flagenv"
+	"github.com/docker-werf/docker-werf/internal/shellenv"
 )
 
 type ciEnvOptions struct {
@@ -52,11 +55,13 @@ The source of the private config is --docker-config, else WERF_DOCKER_CONFIG,
 else docker's own (--config, DOCKER_CONFIG, ~/.docker). The job's last step
 runs eval "$(docker werf ci-env --cleanup)", which removes the job's config
 and credentials and unsets DOCKER_CONFIG again.`,
-		Example: `  eval "$(docker werf ci-env)"                        # any POSIX shell
-  . "$(docker werf ci-env gitlab --as-file)"            # werf's classic form
-  docker werf ci-env github --github-env                # a GitHub Actions step
-  docker werf ci-env --shell powershell | Invoke-Expression
-  eval "$(docker werf ci-env --cleanup)"                # the job's last step`,
+		Example: `  eval "$(docker werf ci-env || echo exit 1)"          # a job in sh, bash or zsh
+  eval "$(docker werf ci-env)"                        # the same, at a prompt
+  eval (docker werf ci-env --shell fish; or echo exit 1)  # a job in fish
+  docker werf ci-env --shell fish | source            # fish, at a prompt
+  docker werf ci-env github --github-env              # a GitHub Actions step
+  docker werf ci-env --shell powershell | Invoke-Expression; if ($LASTEXITCODE) { exit $LASTEXITCODE }
+  eval "$(docker werf ci-env --cleanup)"              # the job's last step`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			system := ""
@@ -72,7 +77,57 @@ and credentials and unsets DOCKER_CONFIG again.`,
 	addCIEnvFlags(cmd.Flags(), &opts)
 	addFormatFlag(cmd, &opts.format)
 	cmd.PreRunE = chainPreRun(cmd.PreRunE, func() error { return opts.validate() })
+	stopJobOnError(cmd, dockerCLI, &opts)
 	return cmd
+}
+
+// stopJobOnError makes every failure of ci-env, from a bad flag to the last
+// write, print on stdout the statement that stops the shell evaluating the
+// output (eval "$(cmd)" would otherwise go on, with the machine's shared
+// docker config). The reason goes to stderr as for any error.
+func stopJobOnError(cmd *cobra.Command, dockerCLI command.Cli, opts *ciEnvOptions) {
+	stop := func(err error) error {
+		if err != nil {
+			opts.printFailure(dockerCLI.Out())
+		}
+		return err
+	}
+	args, runE, preRunE := cmd.Args, cmd.RunE, cmd.PreRunE
+	cmd.Args = func(c *cobra.Command, a []string) error { return stop(args(c, a)) }
+	// cobra runs only the nearest PersistentPreRunE: run the parents'
+	// nearest one (the root's, which initialises the plugin), as before.
+	cmd.PersistentPreRunE = func(c *cobra.Command, a []string) error {
+		for p := c.Parent(); p != nil; p = p.Parent() {
+			if p.PersistentPreRunE != nil {
+				return stop(p.PersistentPreRunE(c, a))
+			}
+		}
+		return nil
+	}
+	cmd.PreRunE = func(c *cobra.Command, a []string) error { return stop(preRunE(c, a)) }
+	cmd.RunE = func(c *cobra.Command, a []string) error { return stop(runE(c, a)) }
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		opts.printFailure(dockerCLI.Out())
+		return fmt.Errorf("%w\nSee '%s --help'", err, c.CommandPath())
+	})
+}
+
+// printFailure writes the failure statement when the output is a script on
+// stdout. A --shell that does not parse (or was not parsed yet) gets the
+// POSIX one: sh is the default, and the likeliest shell to eval it.
+func (o *ciEnvOptions) printFailure(stdout io.Writer) {
+	if o.asFile || o.asEnvFile || o.githubEnv || o.format == formatJSON {
+		return
+	}
+	name := o.shell
+	if name == "" {
+		name = os.Getenv("WERF_SHELL")
+	}
+	shell, err := shellenv.ParseFormat(name)
+	if err != nil || !canCopyVariables(shell) {
+		shell = shellenv.SH
+	}
+	_ = shellenv.RenderFailure(stdout, shell, "docker werf ci-env failed (the error is on stderr): this stops the job")
 }
 
 func addCIEnvFlags(fs *pflag.FlagSet, o *ciEnvOptions) {

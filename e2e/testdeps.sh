@@ -3,7 +3,8 @@
 # checks that the ones found are usable. Safe to run repeatedly: when
 # everything is present it prints nothing and exits 0.
 #
-#   Debian packages: docker-registry (distribution 2.8), skopeo, zsh, fish
+#   Debian packages: docker-registry (distribution 2.8), skopeo, zsh, fish,
+#                    busybox-static
 #   $CACHE/bin:      registry (distribution v3), crane, regctl, and a docker
 #                    CLI when none is on PATH
 #
@@ -48,10 +49,11 @@ apt_update_once() {
 missing_pkgs=
 command -v docker-registry >/dev/null 2>&1 || missing_pkgs="$missing_pkgs docker-registry"
 command -v skopeo >/dev/null 2>&1 || missing_pkgs="$missing_pkgs skopeo"
-# Shells that ci-env's output is evaluated in (internal/shellenv); dash and
+# Shells that ci-env's output is evaluated in (internal/shellenv, e2e); dash and
 # bash are always there.
 command -v zsh >/dev/null 2>&1 || missing_pkgs="$missing_pkgs zsh"
 command -v fish >/dev/null 2>&1 || missing_pkgs="$missing_pkgs fish"
+command -v busybox >/dev/null 2>&1 || missing_pkgs="$missing_pkgs busybox-static"
 if [ -n "$missing_pkgs" ]; then
 	WANTED=" Debian packages$missing_pkgs"
 	apt_update_once

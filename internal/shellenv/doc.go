@@ -1,6 +1,6 @@
 // Package shellenv renders environment assignments for `docker werf ci-env`:
 // a script that a CI job evaluates (`eval "$(docker werf ci-env …)"`,
-// `source $(docker werf ci-env … --as-file)`) or a data file that a CI system
+// `. "$(docker werf ci-env … --as-file)"`) or a data file that a CI system
 // reads. Values come from CI variables that an attacker may control (branch,
 // tag and commit text), so every format is built so that evaluating the output
 // gives back each value byte for byte and nothing in a value can run code or
@@ -17,10 +17,10 @@
 //   - An Entry with an empty Name is a comment-only line (a blank line in the
 //     script formats when Comment is empty too). Value is ignored when Unset
 //     is set. Later entries for the same name win, as in a shell.
-//   - Comments are only written by the script formats. Any control character
-//     in a comment (CR, LF, VT, FF, NEL, …, and U+2028/U+2029; TAB too in
-//     powershell and cmdexe) is replaced by a space, so a comment always ends
-//     on its own line.
+//   - Comments are only written by the script formats other than fish. Any
+//     control character in a comment (CR, LF, VT, FF, NEL, …, and
+//     U+2028/U+2029; TAB too in powershell and cmdexe) is replaced by a
+//     space, so a comment always ends on its own line.
 //
 // # sh, bash, zsh
 //
@@ -42,19 +42,20 @@
 //
 // # fish
 //
-//	# comment
-//	set -gx NAME 'value'
-//	set -e NAME
+//	set -gx NAME 'value';
+//	set -e NAME;
 //
+// Both `cmd | source` and `eval (cmd)` read it. fish's `eval (cmd)` joins
+// cmd's lines with spaces, so the output has no comments (one would swallow
+// the rest of the joined line) and every statement ends with ";".
 // Printable ASCII (0x20–0x7E) goes inside single quotes, where fish knows only
 // the escapes \\ and \'. Every other byte (control characters, newline, and
 // every byte of a non-ASCII character) is written outside the quotes as \xHH,
 // which fish turns back into that exact byte; the pieces are concatenated
 // into one argument ('a'\x0a'b'). The output is thus pure ASCII on one line per
 // entry, so it reads the same under any locale (a double-byte locale could
-// otherwise pair a lead byte with the escaping \) and survives
-// `eval (docker werf ci-env … --shell fish)`. An empty value is a pair of
-// quotes.
+// otherwise pair a lead byte with the escaping \), and no value adds a line
+// for eval to join. An empty value is a pair of quotes.
 // Note: fish splits variables whose names end in PATH on ':' into lists; the
 // exported value is joined back with ':' and stays exact.
 //
@@ -168,4 +169,26 @@
 // One object in entry order, {"NAME": "value", …}, with null for an unset
 // entry; comments are omitted. Values must be valid UTF-8 (JSON strings hold
 // Unicode text, not bytes).
+//
+// # Failure
+//
+// RenderFailure writes what a program prints instead of its variables when it
+// fails, because `eval "$(cmd)"` returns 0 when cmd fails and prints nothing,
+// even under set -e. Each statement ends a non-interactive shell (a CI job),
+// and leaves an interactive one open with status 1:
+//
+//	case $- in *i*) false ;; *) exit 1 ;; esac   # sh, bash, zsh
+//	status is-interactive; or exit 1; false;     # fish
+//	throw 'reason'                               # powershell
+//	@exit /b 1                                   # cmdexe
+//
+// Limits, each covered by the form the caller documents: fish's exit inside
+// `source` ends only the sourcing (`cmd | source` then has status 1, while
+// inside `eval (cmd)` it ends the shell); PowerShell's throw ends a script
+// unless something catches it; cmd's EXIT /B leaves only the batch file, so
+// its caller must check ERRORLEVEL (`call file.bat || exit /b 1`). And
+// nothing printed by cmd helps when cmd does not run at all (not installed,
+// not found): the caller's form must cover that too, as
+// `eval "$(cmd || echo exit 1)"` does. The PowerShell and cmd.exe statements
+// are checked against models of those shells only (neither runs here).
 package shellenv

@@ -21,6 +21,12 @@ var nameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 func setVar(env map[string]*string, name, value string) { env[name] = &value }
 
+// stopped is what a model returns where the consumer stops running the
+// output: the statement that stops it.
+type stopped struct{ how string }
+
+func (s stopped) Error() string { return "stopped by " + s.how }
+
 // cmdModel applies a batch file following the phases of cmd.exe's batch-line
 // parser (Stack Overflow 4094699): phase 0 line reading (LF and Ctrl-Z end a
 // line), phase 1 percent expansion in batch mode (any % not doubled is an
@@ -99,6 +105,13 @@ func cmdLine(line string, env map[string]*string) error {
 	switch strings.ToLower(verb) {
 	case "rem":
 		return nil
+	case "exit":
+		// EXIT /B n leaves the batch file (in a CALL, returns to the caller)
+		// with ERRORLEVEL n; the rest of the file does not run.
+		if code, ok := strings.CutPrefix(strings.ToLower(args), "/b "); ok && code != "0" && code != "" {
+			return stopped{"exit /b " + code}
+		}
+		return fmt.Errorf("unexpected exit %q", args)
 	case "set":
 	default:
 		return fmt.Errorf("unexpected command %q", verb)
@@ -157,6 +170,15 @@ func psModel(out string, env map[string]*string) error {
 func psLine(line string, env map[string]*string) error {
 	if line == "" || strings.HasPrefix(line, "# ") {
 		return nil
+	}
+	if rest, ok := strings.CutPrefix(line, "throw "); ok {
+		// throw raises a terminating error: the script stops unless
+		// something catches it; a prompt prints it and stays.
+		msg, after, err := psString(rest)
+		if err != nil || after != "" {
+			return fmt.Errorf("throw without a single string: %v", err)
+		}
+		return stopped{"throw " + msg}
 	}
 	if rest, ok := strings.CutPrefix(line, "Remove-Item Env:"); ok {
 		name, ok := strings.CutSuffix(rest, " -ErrorAction SilentlyContinue")

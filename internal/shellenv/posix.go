@@ -34,24 +34,27 @@ func shQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-// fishRenderer writes fish.
+// fishRenderer writes fish. It writes no comments and ends every statement
+// with ";", because `eval (cmd)` joins cmd's lines with spaces: a comment
+// would swallow everything after it, and statements without ";" would run
+// together.
 type fishRenderer struct{}
 
-func (fishRenderer) comment(b *bytes.Buffer, text string) { hashComment(b, text, false) }
+func (fishRenderer) comment(*bytes.Buffer, string) {}
 
 func (fishRenderer) set(b *bytes.Buffer, name, value string) error {
 	b.WriteString("set -gx ")
 	b.WriteString(name)
 	b.WriteByte(' ')
 	b.WriteString(fishQuote(value))
-	b.WriteByte('\n')
+	b.WriteString(";\n")
 	return nil
 }
 
 func (fishRenderer) unset(b *bytes.Buffer, name string) error {
 	b.WriteString("set -e ")
 	b.WriteString(name)
-	b.WriteByte('\n')
+	b.WriteString(";\n")
 	return nil
 }
 

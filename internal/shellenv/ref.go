@@ -32,7 +32,7 @@ func (posixRenderer) setRef(b *bytes.Buffer, name, ref string) error {
 }
 
 func (fishRenderer) setRef(b *bytes.Buffer, name, ref string) error {
-	fmt.Fprintf(b, "set -gx %s \"$%s\"\n", name, ref)
+	fmt.Fprintf(b, "set -gx %s \"$%s\";\n", name, ref)
 	return nil
 }
 

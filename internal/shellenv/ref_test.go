@@ -18,7 +18,7 @@ func TestRefRendering(t *testing.T) {
 		want string
 	}{
 		{SH, "# from the job\nexport WERF_REPO_GITHUB_TOKEN=\"${GITHUB_TOKEN-}\"\n"},
-		{Fish, "# from the job\nset -gx WERF_REPO_GITHUB_TOKEN \"$GITHUB_TOKEN\"\n"},
+		{Fish, "set -gx WERF_REPO_GITHUB_TOKEN \"$GITHUB_TOKEN\";\n"},
 		{PowerShell, "# from the job\n$env:WERF_REPO_GITHUB_TOKEN = $env:GITHUB_TOKEN\n"},
 		{CmdExe, "@rem from the job\r\n@set \"WERF_REPO_GITHUB_TOKEN=%GITHUB_TOKEN%\"\r\n"},
 	}

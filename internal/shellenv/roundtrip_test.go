@@ -287,6 +287,14 @@ Dump
 [Console]::Out.Flush()
 `
 
+// fishDriver evaluates the output in a fresh fish per form: fish has no
+// subshells. eval (cmd) joins cmd's lines with spaces, which is why the fish
+// output has no comments and ends each statement with ";".
+const fishDriver = `for form in 'source ./out.fish' 'eval (cat ./out.fish)' 'cat ./out.fish | source'
+    fish --no-config -c "$form; env -0; printf '\\0'"
+end
+`
+
 var shellSpecs = []shellSpec{
 	{name: "sh", bin: "sh", format: SH, out: "out.sh", driver: "driver.sh", script: posixDriver, dumps: 2,
 		args: func(d string, _ []string) []string { return []string{d} }},
@@ -296,9 +304,8 @@ var shellSpecs = []shellSpec{
 		args: func(d string, _ []string) []string { return []string{"sh", d} }},
 	{name: "zsh", bin: "zsh", format: Zsh, out: "out.sh", driver: "driver.sh", script: posixDriver, dumps: 2,
 		args: func(d string, _ []string) []string { return []string{"-f", d} }},
-	{name: "fish", bin: "fish", format: Fish, out: "out.fish", driver: "driver.fish", dumps: 1,
-		script: "source ./out.fish\nenv -0\nprintf '\\0'\n",
-		args:   func(d string, _ []string) []string { return []string{"--no-config", d} }},
+	{name: "fish", bin: "fish", format: Fish, out: "out.fish", driver: "driver.fish", script: fishDriver, dumps: 3,
+		args: func(d string, _ []string) []string { return []string{"--no-config", d} }},
 	{name: "pwsh", bin: "pwsh", format: PowerShell, out: "out.ps1", driver: "driver.ps1", script: pwshDriver, dumps: 2,
 		emptyRemoves: true,
 		args: func(d string, names []string) []string {

@@ -182,19 +182,19 @@ func TestQuotePOSIX(t *testing.T) {
 
 func TestQuoteFish(t *testing.T) {
 	runQuoteCases(t, Fish, []quoteCase{
-		{"", "set -gx X ''\n"},
-		{"plain", "set -gx X 'plain'\n"},
-		{"it's", `set -gx X 'it\'s'` + "\n"},
-		{`a\b`, `set -gx X 'a\\b'` + "\n"},
-		{`\'`, `set -gx X '\\\''` + "\n"},
-		{"$(x) (y) {a,b} * ~ `z` \"", "set -gx X '$(x) (y) {a,b} * ~ `z` \"'\n"},
-		{"a\nb", `set -gx X 'a'\x0a'b'` + "\n"},
-		{"\n", `set -gx X \x0a` + "\n"},
-		{"é", `set -gx X \xc3\xa9` + "\n"},
-		{"\xff'\x7f", `set -gx X \xff'\''\x7f` + "\n"},
-		{"-e", "set -gx X '-e'\n"},
+		{"", "set -gx X '';\n"},
+		{"plain", "set -gx X 'plain';\n"},
+		{"it's", `set -gx X 'it\'s'` + ";\n"},
+		{`a\b`, `set -gx X 'a\\b'` + ";\n"},
+		{`\'`, `set -gx X '\\\''` + ";\n"},
+		{"$(x) (y) {a,b} * ~ `z` \"", "set -gx X '$(x) (y) {a,b} * ~ `z` \"';\n"},
+		{"a\nb", `set -gx X 'a'\x0a'b'` + ";\n"},
+		{"\n", `set -gx X \x0a` + ";\n"},
+		{"é", `set -gx X \xc3\xa9` + ";\n"},
+		{"\xff'\x7f", `set -gx X \xff'\''\x7f` + ";\n"},
+		{"-e", "set -gx X '-e';\n"},
 	})
-	assert.Equal(t, render(t, Fish, Entry{Name: "X", Unset: true}), "set -e X\n")
+	assert.Equal(t, render(t, Fish, Entry{Name: "X", Unset: true}), "set -e X;\n")
 }
 
 func TestQuotePowerShell(t *testing.T) {
@@ -334,7 +334,7 @@ func TestDocument(t *testing.T) {
 		want   string
 	}{
 		{SH, "# DOCKER CONFIG\n# x y z $(touch M) \"q\" 50% a^b & c /? é \x85\nexport A='1'\n\nunset -v B\n"},
-		{Fish, "# DOCKER CONFIG\n# x y z $(touch M) \"q\" 50% a^b & c /? é \x85\nset -gx A '1'\n\nset -e B\n"},
+		{Fish, "set -gx A '1';\nset -e B;\n"},
 		{PowerShell, "# DOCKER CONFIG\n# x y z $(touch M) \"q\" 50% a^b & c /? ? ?\n$env:A = '1'\n\nRemove-Item Env:B -ErrorAction SilentlyContinue\n"},
 		{CmdExe, "@rem DOCKER CONFIG\r\n@rem x y z $^(touch M^) ^\"q^\" 50%% a^^b ^& c / ? ? ?\r\n@set \"A=1\"\r\n\r\n@set \"B=\"\r\n"},
 		{JSON, "{\n  \"A\": \"1\",\n  \"B\": null\n}\n"},
