@@ -75,7 +75,7 @@ and credentials and unsets DOCKER_CONFIG again.`,
 		},
 	}
 	addCIEnvFlags(cmd.Flags(), &opts)
-	addFormatFlag(cmd, &opts.format)
+	addFormatFlag(cmd, &opts.format, "WERF_CI_ENV_FORMAT")
 	cmd.PreRunE = chainPreRun(cmd.PreRunE, func() error { return opts.validate() })
 	stopJobOnError(cmd, dockerCLI, &opts)
 	return cmd

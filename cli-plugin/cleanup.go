@@ -96,7 +96,7 @@ interrupted run, even a killed one, is finished by running it again.`,
 	flagenv.Bind(fs, "image-cache-dir", "WERF_IMAGE_CACHE_DIR")
 	fs.BoolVar(&opts.noImageCache, "no-image-cache", false, "Read every image from the registry, and remember nothing for the next run")
 	flagenv.Bind(fs, "no-image-cache", "WERF_NO_IMAGE_CACHE")
-	addFormatFlag(cmd, &opts.format)
+	addFormatFlag(cmd, &opts.format, "WERF_CLEANUP_FORMAT")
 	return cmd
 }
 

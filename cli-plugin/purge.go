@@ -51,7 +51,7 @@ func newPurgeCommand(dockerCLI command.Cli) *cobra.Command {
 	flagenv.Bind(fs, "dry-run", "WERF_DRY_RUN")
 	fs.StringVar(&opts.report, "report", "", "Also write every tag and its outcome as JSON to this file")
 	flagenv.Bind(fs, "report", "WERF_CLEANUP_REPORT")
-	addFormatFlag(cmd, &opts.format)
+	addFormatFlag(cmd, &opts.format, "WERF_PURGE_FORMAT")
 	return cmd
 }
 

@@ -54,7 +54,7 @@ func newRegistryInfoCommand(dockerCLI command.Cli) *cobra.Command {
 	}
 	fs := cmd.Flags()
 	addRepoFlags(fs, &opts.repo)
-	addFormatFlag(cmd, &opts.format)
+	addFormatFlag(cmd, &opts.format, "WERF_REGISTRY_INFO_FORMAT")
 	fs.BoolVar(&opts.check, "check", true, "Authenticate to the registry and report the result")
 	flagenv.Bind(fs, "check", "WERF_REGISTRY_CHECK")
 	fs.DurationVar(&opts.timeout, "timeout", 30*time.Second, "Time limit for the access check")

@@ -26,7 +26,7 @@ func newVersionCommand(dockerCLI command.Cli) *cobra.Command {
 			return runVersion(dockerCLI, opts)
 		},
 	}
-	addFormatFlag(cmd, &opts.format)
+	addFormatFlag(cmd, &opts.format, "WERF_VERSION_FORMAT")
 	return cmd
 }
 
@@ -48,10 +48,12 @@ func runVersion(dockerCLI command.Cli, opts versionOptions) error {
 const formatJSON = "json"
 
 // addFormatFlag adds docker's --format flag; only "json" and the default
-// human-readable output exist, and anything else is rejected.
-func addFormatFlag(cmd *cobra.Command, format *string) {
+// human-readable output exist, and anything else is rejected. Each command
+// has its own variable (WERF_<COMMAND>_FORMAT): a job that sets one for
+// cleanup's report must not turn ci-env's script into JSON.
+func addFormatFlag(cmd *cobra.Command, format *string, env string) {
 	cmd.Flags().StringVar(format, "format", "", `Output format: "json" or empty for text`)
-	flagenv.Bind(cmd.Flags(), "format", "WERF_OUTPUT_FORMAT")
+	flagenv.Bind(cmd.Flags(), "format", env)
 	prev := cmd.PreRunE
 	cmd.PreRunE = func(c *cobra.Command, args []string) error {
 		if *format != "" && *format != formatJSON {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -283,5 +284,43 @@ func TestCIEnvBadInput(t *testing.T) {
 			assert.NilError(t, err)
 			assert.Check(t, is.Len(left, 0), "something was half-created")
 		})
+	}
+}
+
+var formatHelp = regexp.MustCompile(`--format string Output format: "json" or empty for text \(env (\w+)\)`)
+
+// TestFormatVariablePerCommand: a job that sets one command's format (for
+// cleanup's JSON report) leaves ci-env's script a script, and every command
+// reads its own variable.
+func TestFormatVariablePerCommand(t *testing.T) {
+	h := harness.New(t)
+	env := harness.NewEnv(t).With("GITLAB_CI", "true", "CI_JOB_ID", "5", "CI_COMMIT_SHA", testCommit,
+		"CI_COMMIT_BRANCH", "main", "WERF_OUTPUT_FORMAT", "json", "WERF_CLEANUP_FORMAT", "json",
+		"WERF_REGISTRY_INFO_FORMAT", "json")
+	tmp := filepath.Join(env.Root, "tmp")
+	assert.NilError(t, os.Mkdir(tmp, 0o700))
+	env.Set("TMPDIR", tmp)
+	res := h.Plugin(env, "ci-env")
+	res.Assert(t, icmd.Success)
+	assert.Check(t, strings.HasPrefix(res.Stdout(), "# docker werf ci-env: gitlab job\n"), "stdout: %s", res.Stdout())
+
+	res = h.Plugin(env.With("WERF_CI_ENV_FORMAT", "json"), "ci-env")
+	res.Assert(t, icmd.Success)
+	assert.Check(t, json.Valid([]byte(res.Stdout())), "WERF_CI_ENV_FORMAT=json: %s", res.Stdout())
+
+	res = h.Plugin(env, "registry", "info", "--check=false", "registry.example.com/app")
+	res.Assert(t, icmd.Success)
+	assert.Check(t, json.Valid([]byte(res.Stdout())), "WERF_REGISTRY_INFO_FORMAT=json: %s", res.Stdout())
+
+	seen := map[string]string{}
+	for _, cmd := range [][]string{{"ci-env"}, {"cleanup"}, {"purge"}, {"registry", "info"}, {"version"}} {
+		res := h.Plugin(env, append(cmd, "--help")...)
+		res.Assert(t, icmd.Success)
+		// Help wraps its lines anywhere: compare with single spaces.
+		m := formatHelp.FindStringSubmatch(strings.Join(strings.Fields(res.Stdout()), " "))
+		assert.Assert(t, m != nil, "%v --help names no format variable:\n%s", cmd, res.Stdout())
+		name := m[1]
+		assert.Check(t, seen[name] == "", "%v and %s share %s", cmd, seen[name], name)
+		seen[name] = strings.Join(cmd, " ")
 	}
 }

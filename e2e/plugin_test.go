@@ -59,7 +59,7 @@ func TestPluginBadInput(t *testing.T) {
 		{name: "unknown registry subcommand", args: []string{"registry", "nope"}, wantErr: `unknown command "nope"`},
 		{name: "unknown flag", args: []string{"version", "--bogus"}, wantErr: "unknown flag: --bogus"},
 		{name: "bad format", args: []string{"version", "--format", "yaml"}, wantErr: `invalid --format "yaml": expected "json" or empty`},
-		{name: "bad format from env", args: []string{"version"}, env: []string{"WERF_OUTPUT_FORMAT", "xml"},
+		{name: "bad format from env", args: []string{"version"}, env: []string{"WERF_VERSION_FORMAT", "xml"},
 			wantErr: `invalid --format "xml"`},
 		{name: "no repository", args: []string{"registry", "info"}, wantErr: "needs a repository: give REPO or set WERF_REPO"},
 		{name: "upper-case repository", args: []string{"registry", "info", "--check=false", "Example.com/App"},
