@@ -132,6 +132,14 @@ func ciEnvEntries(dir string, job cienv.Job, vars []cienv.Var, f shellenv.Format
 		if v.Section != section {
 			section, e.Comment = v.Section, v.Section
 		}
+		if v.Name == cienv.DetectedRegistryVar {
+			// Goes with the kind: a kind the job set itself stays, and
+			// applies to every repository.
+			if getenv(cienv.ContainerRegistryVar) == "" {
+				entries = append(entries, e)
+			}
+			continue
+		}
 		switch {
 		case getenv(v.Name) != "" && !strings.HasPrefix(v.Source, "--"):
 			entries = append(entries, shellenv.Entry{Comment: joinComment(e.Comment,

@@ -106,7 +106,7 @@ func openRegistry(dockerCLI command.Cli, addr string, kindOpts repoOptions, conn
 	if (conn.username == "") != (conn.password == "") {
 		return backend{}, "", errors.New("--registry-username and --registry-password (WERF_REGISTRY_USERNAME, WERF_REGISTRY_PASSWORD) go together")
 	}
-	override, err := kindOpts.kind(dockerCLI.Err())
+	override, err := kindOpts.kind(dockerCLI.Err(), addr, os.Getenv)
 	if err != nil {
 		return backend{}, "", err
 	}

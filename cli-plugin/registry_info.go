@@ -87,7 +87,7 @@ type access struct {
 }
 
 func runRegistryInfo(ctx context.Context, dockerCLI command.Cli, repoAddr string, opts registryInfoOptions) error {
-	override, err := opts.repo.kind(dockerCLI.Err())
+	override, err := opts.repo.kind(dockerCLI.Err(), repoAddr, os.Getenv)
 	if err != nil {
 		return err
 	}

@@ -3,9 +3,11 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/pflag"
 
+	"github.com/docker-werf/docker-werf/internal/cienv"
 	"github.com/docker-werf/docker-werf/internal/flagenv"
 	"github.com/docker-werf/docker-werf/internal/registry"
 )
@@ -15,9 +17,11 @@ import (
 type repoOptions struct {
 	containerRegistry string
 	implementation    string // werf's legacy name for containerRegistry
+	flags             *pflag.FlagSet
 }
 
 func addRepoFlags(fs *pflag.FlagSet, opts *repoOptions) {
+	opts.flags = fs
 	fs.StringVar(&opts.containerRegistry, "repo-container-registry", "",
 		"Registry kind instead of detection from the address: "+kindList())
 	flagenv.Bind(fs, "repo-container-registry", "WERF_REPO_CONTAINER_REGISTRY")
@@ -26,9 +30,11 @@ func addRepoFlags(fs *pflag.FlagSet, opts *repoOptions) {
 	_ = fs.MarkHidden("repo-implementation")
 }
 
-// kind returns the override, "" meaning detect. The legacy spelling still
-// works, with a notice on stderr, because old werf pipelines set it.
-func (o repoOptions) kind(stderr io.Writer) (registry.Kind, error) {
+// kind returns the override for the repository addr, "" meaning detect. The
+// legacy spelling still works, with a notice on stderr, because old werf
+// pipelines set it. A kind that ci-env detected (and exported for werf, which
+// applies it to WERF_REPO only) applies to that repository's registry only.
+func (o repoOptions) kind(stderr io.Writer, addr string, getenv func(string) string) (registry.Kind, error) {
 	name, flag := o.containerRegistry, "--repo-container-registry"
 	if name == "" && o.implementation != "" {
 		fmt.Fprintln(stderr, "Notice: --repo-implementation (WERF_REPO_IMPLEMENTATION) is deprecated; "+
@@ -39,7 +45,25 @@ func (o repoOptions) kind(stderr io.Writer) (registry.Kind, error) {
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", flag, err)
 	}
+	if k != "" && o.detectedForOther(string(k), flag, addr, getenv) {
+		return "", nil
+	}
 	return k, nil
+}
+
+// detectedForOther: the kind came from the variable, holds what ci-env
+// detected, and ci-env detected it for another registry than addr's.
+func (o repoOptions) detectedForOther(kind, flag, addr string, getenv func(string) string) bool {
+	if o.flags == nil || !flagenv.FromEnv(o.flags.Lookup(strings.TrimPrefix(flag, "--"))) {
+		return false
+	}
+	detected, repo, ok := cienv.DetectedRegistry(getenv(cienv.DetectedRegistryVar))
+	if !ok || detected != kind {
+		return false
+	}
+	at, err1 := registry.ParseRepository(addr, registry.Default, nil)
+	of, err2 := registry.ParseRepository(repo, registry.Default, nil)
+	return err1 == nil && err2 == nil && at.Host != of.Host
 }
 
 func kindList() string {

@@ -324,3 +324,46 @@ func TestFormatVariablePerCommand(t *testing.T) {
 		seen[name] = strings.Join(cmd, " ")
 	}
 }
+
+// TestCIEnvRegistryKindStaysWithRepo: the registry kind ci-env exports for
+// werf (which applies it to WERF_REPO only) does not reach docker werf's
+// commands on other registries; a kind the job or the command line sets
+// applies everywhere.
+func TestCIEnvRegistryKindStaysWithRepo(t *testing.T) {
+	h := harness.New(t)
+	github := []string{"GITHUB_ACTIONS", "true", "CI", "true", "GITHUB_RUN_ID", "7", "GITHUB_RUN_ATTEMPT", "1",
+		"GITHUB_JOB", "build", "GITHUB_SHA", testCommit, "GITHUB_REF_NAME", "main", "GITHUB_REF_TYPE", "branch",
+		"GITHUB_SERVER_URL", "https://github.com", "GITHUB_REPOSITORY", "acme/app"}
+	gitlab := []string{"GITLAB_CI", "true", "CI", "true", "CI_JOB_ID", "8", "CI_COMMIT_SHA", testCommit,
+		"CI_COMMIT_BRANCH", "main", "CI_REGISTRY", "registry.gitlab.example.com",
+		"CI_REGISTRY_IMAGE", "registry.gitlab.example.com/group/app"}
+	tests := []struct {
+		name string
+		job  []string
+		args string
+		repo string
+		want string // kind (source)
+	}{
+		{name: "github job, plain registry", job: github, repo: "registry.example.com/team/app", want: "default detected"},
+		{name: "github job, own repo", job: github, repo: "ghcr.io/acme/app", want: "github override"},
+		{name: "gitlab job, other registry", job: gitlab, repo: "registry.example.com/team/app", want: "default detected"},
+		{name: "gitlab job, own registry", job: gitlab, repo: "registry.gitlab.example.com/group/other", want: "gitlab override"},
+		{name: "gitlab job, flag", job: gitlab, args: "--repo-container-registry quay", repo: "registry.example.com/team/app", want: "quay override"},
+		{name: "job's own kind", job: append([]string{"WERF_REPO_CONTAINER_REGISTRY", "harbor"}, gitlab...),
+			repo: "registry.example.com/team/app", want: "harbor override"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			env := harness.NewEnv(t).With(tc.job...)
+			tmp := filepath.Join(env.Root, "tmp")
+			assert.NilError(t, os.Mkdir(tmp, 0o700))
+			env.Set("TMPDIR", tmp)
+			res := h.Run(env, "sh", "-c", `eval "$(docker werf ci-env --login-to-registry=false || echo exit 1)"
+docker werf registry info --check=false --format json `+tc.args+` "$1"`, "sh", tc.repo)
+			res.Assert(t, icmd.Success)
+			var info struct{ Kind, KindSource string }
+			assert.NilError(t, json.Unmarshal([]byte(res.Stdout()), &info), res.Stdout())
+			assert.Check(t, is.Equal(info.Kind+" "+info.KindSource, tc.want))
+		})
+	}
+}

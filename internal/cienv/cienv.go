@@ -307,7 +307,9 @@ func Variables(job Job, opts Options) ([]Var, error) {
 		add("WERF_REPO", job.Repo, src("Repo"), SectionRepo, given("Repo"))
 		add("WERF_IMAGES_REPO", job.Repo, src("Repo")+" (werf < 1.2 name)", SectionRepo, given("Repo"))
 		if kind, why := containerRegistry(repo, job.Registry); kind != "" {
-			add("WERF_REPO_CONTAINER_REGISTRY", kind, why, SectionRepo, false)
+			add(ContainerRegistryVar, kind, why, SectionRepo, false)
+			add(DetectedRegistryVar, kind+"@"+job.Repo, "the registry kind above belongs to WERF_REPO's registry only",
+				SectionRepo, true)
 		}
 	}
 
@@ -377,6 +379,23 @@ func applyOptions(job Job, o Options) Job {
 		set("Branch", &job.Branch, o.Branch, "--branch")
 	}
 	return job
+}
+
+// ContainerRegistryVar names the registry kind of WERF_REPO for werf (and
+// for docker werf's --repo-container-registry).
+const ContainerRegistryVar = "WERF_REPO_CONTAINER_REGISTRY"
+
+// DetectedRegistryVar records, as KIND@REPO, that ci-env set
+// ContainerRegistryVar to KIND for the repository REPO. werf applies the kind
+// to WERF_REPO only; docker werf's commands take any --repo, and apply the
+// kind ci-env detected only on REPO's registry. An override the user sets
+// (another kind, or the flag) applies everywhere.
+const DetectedRegistryVar = "WERF_REPO_CONTAINER_REGISTRY_DETECTED"
+
+// DetectedRegistry parses DetectedRegistryVar's value.
+func DetectedRegistry(value string) (kind, repo string, ok bool) {
+	kind, repo, ok = strings.Cut(value, "@")
+	return kind, repo, ok && kind != "" && repo != ""
 }
 
 // containerRegistry returns the WERF_REPO_CONTAINER_REGISTRY value werf

@@ -9,7 +9,10 @@ import (
 	"github.com/spf13/pflag"
 )
 
-const annotation = "docker-werf/env"
+const (
+	annotation     = "docker-werf/env"
+	fromEnvMarking = "docker-werf/from-env"
+)
 
 // Bind records env as the variable behind the flag called name and names it in
 // the flag's usage, so `--help` documents both.
@@ -49,7 +52,15 @@ func Apply(fs *pflag.FlagSet, lookup func(string) (string, bool)) error {
 		}
 		if setErr := fs.Set(f.Name, value); setErr != nil {
 			err = fmt.Errorf("invalid value in %s (for --%s): expected a %s", env, f.Name, f.Value.Type())
+			return
 		}
+		f.Annotations[fromEnvMarking] = []string{env}
 	})
 	return err
+}
+
+// FromEnv reports whether Apply set the flag from its variable (rather than
+// the command line, or not at all).
+func FromEnv(f *pflag.Flag) bool {
+	return f != nil && len(f.Annotations[fromEnvMarking]) == 1
 }

@@ -54,3 +54,12 @@ func TestBindDocumentsVariable(t *testing.T) {
 	assert.Check(t, is.Equal(fs.Lookup("repo").Usage, "repository (env WERF_REPO)"))
 	assert.Check(t, is.Equal(Var(fs.Lookup("parallel")), "WERF_PARALLEL"))
 }
+
+func TestFromEnv(t *testing.T) {
+	fs, _, _ := newFlags()
+	assert.NilError(t, fs.Parse([]string{"--repo=f"}))
+	assert.NilError(t, Apply(fs, func(k string) (string, bool) { return "8", k == "WERF_PARALLEL" || k == "WERF_REPO" }))
+	assert.Check(t, !FromEnv(fs.Lookup("repo")), "the command line set --repo")
+	assert.Check(t, FromEnv(fs.Lookup("parallel")))
+	assert.Check(t, !FromEnv(nil))
+}
