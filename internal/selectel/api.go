@@ -26,20 +26,27 @@ const defaultTokenLife = 24 * time.Hour
 // maxBody bounds what is read of an answer.
 const maxBody = 16 << 20
 
-// Tags lists the repository's tags through the CRaaS API. A repository the
-// API does not know (404) has no tags.
+// Tags lists the repository's tags through the CRaaS API:
+// GET /registries/<id>/repositories/<repository>/tags. The API answers 404
+// both for a repository without tags and for one it does not know, so a 404
+// counts as "no tags" only once GET /registries/<id>/repositories/<repository>
+// says the repository exists; otherwise a cleanup of a mistyped repository
+// would do nothing and report success.
 func (c *Client) Tags(ctx context.Context) ([]string, error) {
 	const op = "listing tags of"
 	id, err := c.registryIDFor(ctx)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := c.do(ctx, op, http.MethodGet, c.repositoryPath()+"/tags", id)
+	resp, err := c.do(ctx, op, http.MethodGet, c.repositoryPath(id)+"/tags")
 	if err != nil {
 		return nil, err
 	}
 	defer apiclient.Discard(resp)
 	if resp.StatusCode == http.StatusNotFound {
+		if err := c.repositoryExists(ctx, id); err != nil {
+			return nil, err
+		}
 		return []string{}, nil
 	}
 	if resp.StatusCode != http.StatusOK {
@@ -56,6 +63,25 @@ func (c *Client) Tags(ctx context.Context) ([]string, error) {
 		tags = []string{}
 	}
 	return tags, nil
+}
+
+// repositoryExists asks GET /registries/<id>/repositories/<repository>; a 404
+// is registryapi.ErrNotFound naming the repository.
+func (c *Client) repositoryExists(ctx context.Context, id string) error {
+	const op = "reading repository"
+	resp, err := c.do(ctx, op, http.MethodGet, c.repositoryPath(id))
+	if err != nil {
+		return err
+	}
+	defer apiclient.Discard(resp)
+	switch resp.StatusCode {
+	case http.StatusOK:
+		return nil
+	case http.StatusNotFound:
+		return fmt.Errorf("selectel: %s %s: %w: registry %q has no repository %q", op, c.name,
+			registryapi.ErrNotFound, c.registry, c.repository)
+	}
+	return c.responseError(op, false, resp)
 }
 
 // Resolve returns the descriptor a tag points to, through the Docker
@@ -76,7 +102,7 @@ func (c *Client) Untag(_ context.Context, tag, _ string) error {
 }
 
 // DeleteManifest deletes the image by digest, and with it every tag on it:
-// DELETE /repositories/<repository>/<digest>?registryId=<id>. A missing
+// DELETE /registries/<id>/repositories/<repository>/<digest>. A missing
 // image gives registryapi.ErrNotFound.
 func (c *Client) DeleteManifest(ctx context.Context, digest string) error {
 	if !registryapi.ValidSHA256(digest) {
@@ -87,7 +113,7 @@ func (c *Client) DeleteManifest(ctx context.Context, digest string) error {
 	if err != nil {
 		return err
 	}
-	resp, err := c.do(ctx, op, http.MethodDelete, c.repositoryPath()+"/"+url.PathEscape(digest), id)
+	resp, err := c.do(ctx, op, http.MethodDelete, c.repositoryPath(id)+"/"+url.PathEscape(digest))
 	if err != nil {
 		return err
 	}
@@ -99,17 +125,32 @@ func (c *Client) DeleteManifest(ctx context.Context, digest string) error {
 	return c.responseError(op, true, resp)
 }
 
-// repositoryPath is /repositories/<repository>, each path component escaped
-// (nested repositories keep their slashes, as werf sent them).
-func (c *Client) repositoryPath() string {
+// repositoryPath is /registries/<id>/repositories/<repository>, as
+// selectel/craas-go pkg/v1/repository builds it; each path component is
+// escaped (nested repositories keep their slashes).
+func (c *Client) repositoryPath(registryID string) string {
 	parts := strings.Split(c.repository, "/")
 	for i, p := range parts {
 		parts[i] = url.PathEscape(p)
 	}
-	return "/repositories/" + strings.Join(parts, "/")
+	return "/registries/" + url.PathEscape(registryID) + "/repositories/" + strings.Join(parts, "/")
 }
 
-// registryIDFor finds the registry's id by its name, once.
+// registriesPageSize is the limit asked of GET /registries (the API's
+// default is 10).
+const registriesPageSize = 100
+
+// maxRegistryPages bounds the /registries listing: a server that keeps
+// answering full pages is broken, not a project with 100,000 registries.
+const maxRegistryPages = 1000
+
+type craasRegistry struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// registryIDFor finds the registry's id by its name, once, reading every
+// page of GET /registries?limit=&offset= until a short page.
 func (c *Client) registryIDFor(ctx context.Context) (string, error) {
 	c.idMu.Lock()
 	defer c.idMu.Unlock()
@@ -117,43 +158,57 @@ func (c *Client) registryIDFor(ctx context.Context) (string, error) {
 		return c.registryID, nil
 	}
 	const op = "finding the registry of"
-	resp, err := c.do(ctx, op, http.MethodGet, "/registries", "")
+	var names []string
+	for page := 0; page < maxRegistryPages; page++ {
+		regs, err := c.registriesPage(ctx, op, page*registriesPageSize)
+		if err != nil {
+			return "", err
+		}
+		for _, r := range regs {
+			if r.Name == c.registry && r.ID != "" {
+				c.registryID = r.ID
+				return r.ID, nil
+			}
+			names = append(names, r.Name)
+		}
+		if len(regs) < registriesPageSize {
+			return "", fmt.Errorf("selectel: %s %s: %w: the project has no registry %q (it has: %s); check %s",
+				op, c.name, registryapi.ErrNotFound, c.registry, strings.Join(names, ", "), projectFlags())
+		}
+	}
+	return "", fmt.Errorf("selectel: %s %s: GET /registries: pagination does not end after %d pages",
+		op, c.name, maxRegistryPages)
+}
+
+// registriesPage reads one page of GET /registries.
+func (c *Client) registriesPage(ctx context.Context, op string, offset int) ([]craasRegistry, error) {
+	resp, err := c.do(ctx, op, http.MethodGet, fmt.Sprintf("/registries?limit=%d&offset=%d", registriesPageSize, offset))
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	defer apiclient.Discard(resp)
+	if resp.StatusCode == http.StatusNoContent {
+		return nil, nil
+	}
 	if resp.StatusCode != http.StatusOK {
-		return "", c.responseError(op, false, resp)
+		return nil, c.responseError(op, false, resp)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if err != nil {
-		return "", fmt.Errorf("selectel: %s %s: %w", op, c.name, err)
+		return nil, fmt.Errorf("selectel: %s %s: %w", op, c.name, err)
 	}
-	type reg struct {
-		ID   string `json:"id"`
-		Name string `json:"name"`
-	}
-	var regs []reg
+	var regs []craasRegistry
 	if err := json.Unmarshal(body, &regs); err != nil {
 		// Later versions of the API wrap the list: {"registries": [...]}.
 		var wrapped struct {
-			Registries []reg `json:"registries"`
+			Registries []craasRegistry `json:"registries"`
 		}
 		if json.Unmarshal(body, &wrapped) != nil {
-			return "", fmt.Errorf("selectel: %s %s: decoding the registry list: %w", op, c.name, err)
+			return nil, fmt.Errorf("selectel: %s %s: decoding the registry list: %w", op, c.name, err)
 		}
 		regs = wrapped.Registries
 	}
-	var names []string
-	for _, r := range regs {
-		if r.Name == c.registry && r.ID != "" {
-			c.registryID = r.ID
-			return r.ID, nil
-		}
-		names = append(names, r.Name)
-	}
-	return "", fmt.Errorf("selectel: %s %s: %w: the project has no registry %q (it has: %s); check %s",
-		op, c.name, registryapi.ErrNotFound, c.registry, strings.Join(names, ", "), projectFlags())
+	return regs, nil
 }
 
 func projectFlags() string {
@@ -162,11 +217,8 @@ func projectFlags() string {
 
 // do sends an authenticated CRaaS API request; a 401 renews the token and
 // tries once more. The caller closes the response.
-func (c *Client) do(ctx context.Context, op, method, path, registryID string) (*http.Response, error) {
+func (c *Client) do(ctx context.Context, op, method, path string) (*http.Response, error) {
 	u := c.base + path
-	if registryID != "" {
-		u += "?registryId=" + url.QueryEscape(registryID)
-	}
 	for attempt := 0; ; attempt++ {
 		token, err := c.tokenFor(ctx)
 		if err != nil {

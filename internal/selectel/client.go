@@ -1,18 +1,21 @@
 // Package selectel is the cleanup backend for Selectel Container Registry
 // (CRaaS, cr.selcloud.ru), following registry-apis.md §3.8 (werf's former
-// implementation; the reference marks it [U]):
+// implementation) and the routes of the official SDK, selectel/craas-go
+// pkg/v1 (https://github.com/selectel/craas-go):
 //
-//   - a Keystone token: POST https://api.selvpc.ru/identity/v3/auth/tokens
+//   - a Keystone token: POST https://cloud.api.selcloud.ru/identity/v3/auth/tokens
 //     with the password method (user name and password in the account's
 //     domain), scoped to the project by id (--repo-selectel-vpc-id) or by
 //     name in the account's domain (--repo-selectel-vpc); the token is the
 //     X-Subject-Token answer header and goes into X-Auth-Token;
-//   - the registry id: GET https://cr.selcloud.ru/api/v1/registries →
-//     [{id, name}], matched against the first path component of the
-//     address (cr.selcloud.ru/<registry>/<repository>);
-//   - tags: GET /api/v1/repositories/<repository>/tags?registryId=<id> →
-//     ["tag", ...] (404: no tags);
-//   - deletion: DELETE /api/v1/repositories/<repository>/<digest>?registryId=<id>
+//   - the registry id: GET https://cr.selcloud.ru/api/v1/registries?limit=&offset=
+//     → [{id, name}], every page, matched against the first path component
+//     of the address (cr.selcloud.ru/<registry>/<repository>);
+//   - tags: GET /api/v1/registries/<id>/repositories/<repository>/tags →
+//     ["tag", ...]; a 404 is "no tags" only when
+//     GET /api/v1/registries/<id>/repositories/<repository> finds the
+//     repository;
+//   - deletion: DELETE /api/v1/registries/<id>/repositories/<repository>/<digest>
 //     → 204, which deletes the image and every tag on it.
 //
 // The API has no call that removes a single tag, so the client cannot
@@ -47,7 +50,7 @@ import (
 // Default endpoints.
 const (
 	DefaultBaseURL     = "https://cr.selcloud.ru/api/v1"
-	DefaultIdentityURL = "https://api.selvpc.ru/identity/v3"
+	DefaultIdentityURL = "https://cloud.api.selcloud.ru/identity/v3"
 )
 
 // ErrCannotUntag is returned by Untag: the CRaaS API deletes whole images only.

@@ -18,8 +18,8 @@ import (
 	"time"
 )
 
-// fakeSelectel serves the Keystone token endpoint, the CRaaS API as
-// registry-apis.md §3.8 documents it, and a read-only Docker Registry API
+// fakeSelectel serves the Keystone token endpoint, the CRaaS API with the
+// routes of the official SDK (selectel/craas-go pkg/v1), and a read-only Docker Registry API
 // for Resolve and Inspect. It fails the test on any request it does not
 // expect.
 type fakeSelectel struct {
@@ -34,6 +34,7 @@ type fakeSelectel struct {
 	tokenLife  time.Duration
 	registries []map[string]any
 	wrapped    bool              // GET /registries answers {"registries": [...]}
+	noRepo     bool              // the registry has no repository f.repo
 	images     map[string][]byte // manifests by digest
 	blobs      map[string][]byte
 	tags       map[string]string // tag -> digest
@@ -234,7 +235,7 @@ func apiError(w http.ResponseWriter, code int, msg string) {
 	_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
 }
 
-// serveAPI is the CRaaS API of registry-apis.md §3.8.
+// serveAPI is the CRaaS API as selectel/craas-go pkg/v1 calls it.
 func (f *fakeSelectel) serveAPI(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -260,32 +261,29 @@ func (f *fakeSelectel) serveAPI(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	rest := strings.TrimPrefix(r.URL.Path, "/api/v1")
+	q := r.URL.Query()
 	if rest == "/registries" && r.Method == http.MethodGet {
-		if len(r.URL.Query()) != 0 {
-			f.t.Errorf("fake CRaaS: %s with query %q", key, r.URL.RawQuery)
-		}
-		w.Header().Set("Content-Type", "application/json")
-		if f.wrapped {
-			_ = json.NewEncoder(w).Encode(map[string]any{"registries": f.registries, "totalCount": len(f.registries)})
-			return
-		}
-		_ = json.NewEncoder(w).Encode(f.registries)
+		f.serveRegistries(w, r)
 		return
 	}
-	repoPath, ok := strings.CutPrefix(rest, "/repositories/")
-	q := r.URL.Query()
-	if !ok || len(q) != 1 || q.Get("registryId") == "" {
+	// The routes of selectel/craas-go pkg/v1/repository.
+	prefix := "/registries/" + f.regID + "/repositories/"
+	repoPath, ok := strings.CutPrefix(rest, prefix)
+	if !ok || len(q) != 0 {
 		f.t.Errorf("fake CRaaS: unexpected %s %s", r.Method, r.URL)
 		apiError(w, http.StatusNotFound, "not found")
 		return
 	}
-	if q.Get("registryId") != f.regID {
-		apiError(w, http.StatusNotFound, "registry not found")
-		return
-	}
 	switch {
-	case r.Method == http.MethodGet && strings.HasSuffix(repoPath, "/tags"):
-		if strings.TrimSuffix(repoPath, "/tags") != f.repo || len(f.tags) == 0 {
+	case r.Method == http.MethodGet && repoPath == f.repo:
+		if f.noRepo {
+			apiError(w, http.StatusNotFound, "repository not found")
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"name": f.repo, "updatedAt": "2025-01-02T03:04:05Z", "size": 0})
+	case r.Method == http.MethodGet && repoPath == f.repo+"/tags":
+		if f.noRepo || len(f.tags) == 0 {
 			apiError(w, http.StatusNotFound, "repository not found")
 			return
 		}
@@ -315,6 +313,32 @@ func (f *fakeSelectel) serveAPI(w http.ResponseWriter, r *http.Request) {
 		f.t.Errorf("fake CRaaS: unexpected %s %s", r.Method, r.URL)
 		apiError(w, http.StatusNotFound, "not found")
 	}
+}
+
+// serveRegistries is GET /registries with limit (default 10) and offset.
+func (f *fakeSelectel) serveRegistries(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	limit, offset := 10, 0
+	for k := range q {
+		n, err := strconv.Atoi(q.Get(k))
+		switch {
+		case err != nil || n < 0:
+			f.t.Errorf("fake CRaaS: GET /registries with %s=%q", k, q.Get(k))
+		case k == "limit":
+			limit = n
+		case k == "offset":
+			offset = n
+		default:
+			f.t.Errorf("fake CRaaS: GET /registries with query %q", r.URL.RawQuery)
+		}
+	}
+	page := f.registries[min(offset, len(f.registries)):min(offset+limit, len(f.registries))]
+	w.Header().Set("Content-Type", "application/json")
+	if f.wrapped {
+		_ = json.NewEncoder(w).Encode(map[string]any{"registries": page, "totalCount": len(f.registries)})
+		return
+	}
+	_ = json.NewEncoder(w).Encode(page)
 }
 
 // serveRegistry is a read-only Docker Registry API.

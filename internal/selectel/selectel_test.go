@@ -3,6 +3,7 @@ package selectel
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -144,6 +145,13 @@ func TestNew(t *testing.T) {
 	assert.Check(t, is.Equal(c.base, DefaultBaseURL))
 }
 
+func TestDefaultEndpoints(t *testing.T) {
+	// The identity endpoint of Selectel's current documentation
+	// (https://docs.selectel.ru/en/api/authorization/).
+	assert.Equal(t, DefaultIdentityURL, "https://cloud.api.selcloud.ru/identity/v3")
+	assert.Equal(t, DefaultBaseURL, "https://cr.selcloud.ru/api/v1")
+}
+
 func TestKeystoneScope(t *testing.T) {
 	ctx := context.Background()
 	for _, tc := range []struct {
@@ -222,8 +230,8 @@ func TestToken(t *testing.T) {
 		c, _ := f.client(t, goodCreds())
 		_, err := c.Tags(ctx) // learns the registry id
 		assert.NilError(t, err)
-		f.addFault("GET /api/v1/repositories/", http.StatusUnauthorized, nil, `{"error":"unauthorized"}`)
-		f.addFault("GET /api/v1/repositories/", http.StatusUnauthorized, nil, `{"error":"unauthorized"}`)
+		f.addFault("GET /api/v1/registries/"+fRegID+"/repositories/", http.StatusUnauthorized, nil, `{"error":"unauthorized"}`)
+		f.addFault("GET /api/v1/registries/"+fRegID+"/repositories/", http.StatusUnauthorized, nil, `{"error":"unauthorized"}`)
 		_, err = c.Tags(ctx)
 		assert.Check(t, errors.Is(err, registryapi.ErrUnauthorized))
 		assert.ErrorContains(t, err, "Selectel refused a fresh token; check --repo-selectel-username")
@@ -240,6 +248,22 @@ func TestRegistryID(t *testing.T) {
 		tags, err := c.Tags(ctx)
 		assert.NilError(t, err)
 		assert.Check(t, is.DeepEqual(tags, []string{"a"}))
+	})
+	t.Run("every page of /registries", func(t *testing.T) {
+		f := newFakeSelectel(t)
+		mine := f.registries[1]
+		f.registries = f.registries[:1]
+		for i := range 2 * registriesPageSize {
+			f.registries = append(f.registries, map[string]any{"id": fmt.Sprintf("id-%d", i), "name": fmt.Sprintf("reg-%d", i),
+				"createdAt": "2025-01-02T03:04:05Z", "status": "ACTIVE"})
+		}
+		f.registries = append(f.registries, mine)
+		f.addImage("one", time.Now(), "a")
+		c, _ := f.client(t, goodCreds())
+		tags, err := c.Tags(ctx)
+		assert.NilError(t, err)
+		assert.Check(t, is.DeepEqual(tags, []string{"a"}))
+		assert.Check(t, is.Equal(f.count("GET /api/v1/registries"), 3))
 	})
 	t.Run("no such registry", func(t *testing.T) {
 		f := newFakeSelectel(t)
@@ -277,16 +301,24 @@ func TestTags(t *testing.T) {
 		tags, err := c.Tags(ctx)
 		assert.NilError(t, err)
 		assert.Check(t, is.DeepEqual(tags, []string{"a", "b", "c"}))
-		assert.Check(t, is.Equal(f.count("GET /api/v1/repositories/team/app/tags"), 1))
+		assert.Check(t, is.Equal(f.count("GET /api/v1/registries/"+fRegID+"/repositories/team/app/tags"), 1))
+	})
+	t.Run("a repository the registry does not have", func(t *testing.T) {
+		f := newFakeSelectel(t)
+		f.noRepo = true
+		c, _ := f.client(t, goodCreds())
+		_, err := c.Tags(ctx)
+		assert.Check(t, errors.Is(err, registryapi.ErrNotFound))
+		assert.ErrorContains(t, err, `registry "myreg" has no repository "team/app"`)
 	})
 	t.Run("a server error", func(t *testing.T) {
 		f := newFakeSelectel(t)
 		for range 6 {
-			f.addFault("GET /api/v1/repositories/", http.StatusBadGateway, nil, `<html>bad gateway</html>`)
+			f.addFault("GET /api/v1/registries/"+fRegID+"/repositories/", http.StatusBadGateway, nil, `<html>bad gateway</html>`)
 		}
 		c, sl := f.client(t, goodCreds())
 		_, err := c.Tags(ctx)
-		assert.ErrorContains(t, err, "selectel: listing tags of cr.selcloud.ru/myreg/team/app: GET /api/v1/repositories/team/app/tags: HTTP 502")
+		assert.ErrorContains(t, err, "selectel: listing tags of cr.selcloud.ru/myreg/team/app: GET /api/v1/registries/"+fRegID+"/repositories/team/app/tags: HTTP 502")
 		assert.Check(t, is.Len(sl.list(), retry.DefaultMaxAttempts-1))
 	})
 }
@@ -311,7 +343,7 @@ func TestDelete(t *testing.T) {
 		assert.NilError(t, c.DeleteManifest(ctx, one))
 		assert.Check(t, is.DeepEqual(f.tagList(), []string{"c"}))
 		assert.Check(t, is.DeepEqual(f.writeList(),
-			[]string{"DELETE /api/v1/repositories/team/app/" + one + "?registryId=" + fRegID}))
+			[]string{"DELETE /api/v1/registries/" + fRegID + "/repositories/team/app/" + one}))
 	})
 	t.Run("gone already", func(t *testing.T) {
 		f := newFakeSelectel(t)
