@@ -65,7 +65,7 @@ func runCleanup(ctx context.Context, dockerCLI command.Cli, opts cleanupOptions,
 		return err
 	}
 	plan := cleanup.MakePlan(items, decisions, cleanup.PlanOptions{DeleteManifests: opts.deleteManifests,
-		CannotUntag: reg.cannotUntag})
+		CannotUntag: reg.cannotUntag, UntagDeletesImage: reg.untagDeletesImage})
 	return carryOutPlan(ctx, reg.Registry, plan, opts.dryRun, opts.connection.parallel, out)
 }
 

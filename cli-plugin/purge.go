@@ -78,7 +78,8 @@ func runPurge(ctx context.Context, dockerCLI command.Cli, opts purgeOptions) err
 	}
 	// Everything goes: deleting each manifest whole is one request for all
 	// its tags.
-	plan := cleanup.MakePlan(items, decisions, cleanup.PlanOptions{DeleteManifests: true, CannotUntag: reg.cannotUntag})
+	plan := cleanup.MakePlan(items, decisions, cleanup.PlanOptions{DeleteManifests: true, CannotUntag: reg.cannotUntag,
+		UntagDeletesImage: reg.untagDeletesImage})
 	return carryOutPlan(ctx, reg.Registry, plan, opts.dryRun, opts.connection.parallel, out)
 }
 

@@ -52,7 +52,16 @@ type PlanOptions struct {
 	// Packages deletes package versions): a tag whose image keeps another
 	// tag cannot go, and is kept with ReasonCannotUntag.
 	CannotUntag bool
+	// UntagDeletesImage is for registries where removing an image's last
+	// tag deletes the image (ECR): an image something kept needs (a kept
+	// index's child, a kept referrer's subject) keeps one of its tags, with
+	// ReasonUntagDeletesImage, when every other tag on it goes.
+	UntagDeletesImage bool
 }
+
+// ReasonUntagDeletesImage keeps the last tag of an image something kept
+// needs, on a registry that deletes an image with its last tag.
+const ReasonUntagDeletesImage = "untag-deletes-image"
 
 // ReasonCannotUntag keeps a tag the registry cannot remove without
 // removing a kept tag of the same image.
@@ -74,6 +83,9 @@ func MakePlan(items []Item, decisions []policy.Decision, opts PlanOptions) Plan 
 	p.Decisions = followSubjects(p.Items, deleteThrowAways(p.Items, slices.Clone(decisions)))
 	if opts.CannotUntag {
 		p.Decisions = keepWholeImages(p.Items, p.Decisions)
+	}
+	if opts.UntagDeletesImage {
+		p.Decisions = keepLastTags(p.Items, p.Decisions)
 	}
 	needed := neededDigests(p.Items, p.Decisions)
 	byDigest := map[string][]policy.Decision{}
@@ -134,6 +146,30 @@ func keepWholeImages(items map[string]Item, ds []policy.Decision) []policy.Decis
 		if !d.Keep && needed[items[d.Tag].Digest] {
 			ds[i] = policy.Decision{Tag: d.Tag, Keep: true, Reason: ReasonCannotUntag,
 				Detail: "the registry cannot remove this tag without removing the image a kept tag needs (" + d.Reason + ")"}
+		}
+	}
+	return ds
+}
+
+// keepLastTags keeps one tag (the first by name) of each image that
+// something kept needs and that no kept tag holds up.
+func keepLastTags(items map[string]Item, ds []policy.Decision) []policy.Decision {
+	needed := neededDigests(items, ds)
+	held, last := map[string]bool{}, map[string]int{}
+	for i, d := range ds {
+		dig := items[d.Tag].Digest
+		switch {
+		case d.Keep:
+			held[dig] = true
+		case !needed[dig]:
+		case last[dig] == 0 || d.Tag < ds[last[dig]-1].Tag:
+			last[dig] = i + 1
+		}
+	}
+	for dig, i := range last {
+		if d := ds[i-1]; !held[dig] {
+			ds[i-1] = policy.Decision{Tag: d.Tag, Keep: true, Reason: ReasonUntagDeletesImage,
+				Detail: "the registry deletes an image with its last tag, and something kept needs this image (" + d.Reason + ")"}
 		}
 	}
 	return ds

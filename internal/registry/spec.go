@@ -22,8 +22,12 @@ type Deletion struct {
 	// UntagSafe is true when removing one tag leaves other tags on the same
 	// manifest alone. When false, cleanup may only delete a manifest once
 	// every tag on it is to go.
-	UntagSafe   bool
-	Description string
+	UntagSafe bool
+	// UntagDeletesImage is true when removing an image's last tag deletes
+	// the image (ECR): cleanup then keeps one tag of an image that something
+	// kept needs.
+	UntagDeletesImage bool
+	Description       string
 }
 
 // Credential is one credential a deletion method uses. Flag and Env are

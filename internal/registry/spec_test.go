@@ -52,6 +52,9 @@ func TestSpecDeletionMethods(t *testing.T) {
 			d := SpecFor(tc.kind).Deletion
 			assert.Check(t, is.Equal(d.Method, tc.method))
 			assert.Check(t, is.Equal(d.UntagSafe, tc.untagSafe))
+			// ECR: "when you remove the last tag from an image, the image
+			// is deleted" (BatchDeleteImage, Amazon ECR API Reference).
+			assert.Check(t, is.Equal(d.UntagDeletesImage, tc.kind == ECR))
 		})
 	}
 }

@@ -45,8 +45,9 @@ var specs = sync.OnceValue(func() map[Kind]Spec {
 				"the same on amazonaws.eu, sc2s.sgov.gov, c2s.ic.gov, cloud.adc-e.uk and csp.hci.ic.gov",
 			},
 			Deletion: Deletion{
-				Method:    MethodECRBatchDeleteByTag,
-				UntagSafe: true,
+				Method:            MethodECRBatchDeleteByTag,
+				UntagSafe:         true,
+				UntagDeletesImage: true,
 				Description: "Removes single tags with the ECR API (BatchDeleteImage by imageTag) in the account and " +
 					"region named by the host; an image goes when its last tag goes.",
 			},
@@ -200,7 +201,7 @@ var specs = sync.OnceValue(func() map[Kind]Spec {
 				Method:    MethodSelectelAPI,
 				UntagSafe: false,
 				Description: "Deletes images by digest through the Selectel CRaaS API " +
-					"(DELETE https://cr.selcloud.ru/api/v1/repositories/<repo>/<digest>), which removes every tag on the image.",
+					"(DELETE https://cr.selcloud.ru/api/v1/registries/<id>/repositories/<repo>/<digest>), which removes every tag on the image.",
 			},
 			Credentials: []Credential{
 				flagCredential("Selectel username", "selectel-username", "SELECTEL_USERNAME", "service user name", false),
