@@ -155,6 +155,9 @@ func (a apiError) text() string {
 	return strings.Join(parts, ": ")
 }
 
+// codeInsufficientScope is the error of a 403 for a token without the scope.
+const codeInsufficientScope = "insufficient_scope"
+
 // responseError reads (and closes) an unexpected answer and classifies it.
 // write says whether the operation deletes.
 func (c *Client) responseError(op string, write bool, resp *http.Response) *Error {
@@ -174,7 +177,8 @@ func (c *Client) responseError(op string, write bool, resp *http.Response) *Erro
 		e.Kind, e.Hint = ErrRateLimited, rateLimitHint(resp.Header)
 	case resp.StatusCode == http.StatusUnauthorized:
 		e.Kind, e.Hint = registryapi.ErrUnauthorized, c.refusedHint()
-	case resp.StatusCode == http.StatusForbidden && ae.Error == "insufficient_scope":
+	case resp.StatusCode == http.StatusForbidden && ae.Error == codeInsufficientScope:
+		e.Codes = []string{codeInsufficientScope}
 		e.Kind, e.Hint = registryapi.ErrUnauthorized, c.scopeHint(write, ae.Scope)
 	case resp.StatusCode == http.StatusForbidden && write && (strings.Contains(lower, "protected") || strings.Contains(lower, "immutable")):
 		e.Kind = ErrProtectedTag

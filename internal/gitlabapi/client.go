@@ -11,7 +11,9 @@
 //     its digest and created_at (the manifest's creation time):
 //     GET .../tags/:tag_name;
 //   - removing one tag: DELETE .../tags/:tag_name. The manifest and every
-//     other tag on it stay; protected tags answer 403.
+//     other tag on it stay; protected tags answer a plain 403, which the
+//     project's protection tag rules (GET /projects/:id/registry/protection/
+//     tag/rules) tell apart from missing rights.
 //
 // Credentials: --repo-gitlab-token (WERF_REPO_GITLAB_TOKEN), a project,
 // group or personal access token with the api scope, sent as PRIVATE-TOKEN;
@@ -215,6 +217,10 @@ type Client struct {
 
 	createdMu sync.Mutex
 	created   map[string]time.Time // digest -> the manifest's created_at
+
+	rulesMu   sync.Mutex // guards the protection rules, once read
+	rulesRead bool
+	rules     []protectionRule
 }
 
 // New returns a Client for repo (<registry host>/<project path>[/<name>]).

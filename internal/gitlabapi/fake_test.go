@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,8 +24,11 @@ import (
 // fakeGitLab is the part of the GitLab REST API (under /api/v4) the client
 // uses, as documented: the registry repositories of a project (":id" a
 // number or a URL-encoded path), the tags of a repository, one tag's
-// details and deleting one tag (200; 403 for a protected tag; 403
-// insufficient_scope for a read_api token), with GitLab's offset pagination
+// details and deleting one tag (200; a plain 403 for a tag a protection rule
+// keeps from the caller's role, since GitLab authorizes first; 403
+// insufficient_scope for a read_api token), the project's protection tag
+// rules (lib/api/project_container_registry_protection_tag_rules.rb: a
+// maintainer's, not a job token's), with GitLab's offset pagination
 // headers (X-Page, X-Per-Page, X-Next-Page, X-Prev-Page, X-Total,
 // X-Total-Pages, Link), PRIVATE-TOKEN and JOB-TOKEN authentication (a job
 // token sees only its own project) and GitLab's 429 answer. Any other
@@ -40,6 +44,7 @@ type fakeGitLab struct {
 	jobToken     string
 	jobProject   int64
 	jobCanDelete bool
+	roleTooLow   bool // every caller's role is below Developer: deletes answer 403
 	projects     []*fakeProject
 	writes       []string
 	requests     []string
@@ -57,6 +62,9 @@ type fakeProject struct {
 	id    int64
 	path  string
 	repos []*fakeRepo
+	// rules are the tag_name_pattern of the project's protection tag rules;
+	// every caller of the fake is below their minimum role for delete.
+	rules []string
 }
 
 type fakeRepo struct {
@@ -68,10 +76,9 @@ type fakeRepo struct {
 }
 
 type fakeTag struct {
-	digest    string
-	created   time.Time
-	protected bool
-	broken    bool // no manifest: digest and created_at are null
+	digest  string
+	created time.Time
+	broken  bool // no manifest: digest and created_at are null
 }
 
 func newFakeGitLab(t *testing.T) *fakeGitLab {
@@ -267,6 +274,11 @@ func (f *fakeGitLab) route(w http.ResponseWriter, r *http.Request, who caller) {
 		}
 		segs[i] = u
 	}
+	if len(segs) == 6 && segs[0] == "projects" && strings.Join(segs[2:], "/") == "registry/protection/tag/rules" &&
+		r.Method == http.MethodGet {
+		f.protectionRules(w, r, who, segs[1])
+		return
+	}
 	if len(segs) < 4 || segs[0] != "projects" || segs[2] != "registry" || segs[3] != "repositories" {
 		f.unexpected(w, r, "no such endpoint")
 		return
@@ -310,6 +322,33 @@ func (f *fakeGitLab) route(w http.ResponseWriter, r *http.Request, who caller) {
 		return
 	}
 	f.unexpected(w, r, "no such endpoint")
+}
+
+// protectionRules is GET /projects/:id/registry/protection/tag/rules, which
+// needs admin_container_image (a maintainer): a job token gets 403.
+func (f *fakeGitLab) protectionRules(w http.ResponseWriter, r *http.Request, who caller, id string) {
+	if _, ok := f.query(w, r); !ok {
+		return
+	}
+	p := f.project(id)
+	switch {
+	case p == nil:
+		f.message(w, http.StatusNotFound, "404 Project Not Found")
+		return
+	case who.job:
+		f.message(w, http.StatusForbidden, "403 Forbidden")
+		return
+	}
+	out := make([]any, len(p.rules))
+	for i, pat := range p.rules {
+		out[i] = map[string]any{"id": i + 1, "project_id": p.id, "tag_name_pattern": pat,
+			"minimum_access_level_for_push": "maintainer", "minimum_access_level_for_delete": "owner"}
+	}
+	f.jsonAnswer(w, http.StatusOK, out)
+}
+
+func (p *fakeProject) protects(tag string) bool {
+	return slices.ContainsFunc(p.rules, func(pat string) bool { return regexp.MustCompile(pat).MatchString(tag) })
 }
 
 func (f *fakeGitLab) project(id string) *fakeProject {
@@ -379,12 +418,12 @@ func (f *fakeGitLab) repoRoute(w http.ResponseWriter, r *http.Request, who calle
 		case who.readOnly:
 			f.jsonAnswer(w, http.StatusForbidden, map[string]string{"error": "insufficient_scope",
 				"error_description": "The request requires higher privileges than provided by the access token.", "scope": "api"})
-		case who.job && !f.jobCanDelete:
+		case who.job && !f.jobCanDelete, f.roleTooLow:
 			f.message(w, http.StatusForbidden, "403 Forbidden")
 		case tg == nil:
 			f.message(w, http.StatusNotFound, "404 Tag Not Found")
-		case tg.protected:
-			f.message(w, http.StatusForbidden, "403 Forbidden - cannot delete protected tag(s)")
+		case p.protects(rest[1]):
+			f.message(w, http.StatusForbidden, "403 Forbidden")
 		default:
 			delete(rp.tags, rest[1])
 			w.WriteHeader(http.StatusOK)

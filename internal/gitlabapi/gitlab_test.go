@@ -332,13 +332,30 @@ func TestUntag(t *testing.T) {
 		assert.Check(t, is.Len(f.writeLog(), 0))
 	})
 	t.Run("protected", func(t *testing.T) {
+		// GitLab answers a plain 403 (it authorizes before it looks at
+		// protection); the protection rules say the tag is protected.
 		f, d := setup(t)
-		f.setTag("group/project", "a", func(t *fakeTag) { t.protected = true })
+		f.projects[0].rules = []string{"^release-", "^a$"}
 		err := f.client("group/project", Credentials{Token: f.token}).Untag(ctx, "a", d)
 		assert.Check(t, errors.Is(err, ErrProtectedTag))
+		assert.Check(t, errors.Is(err, cleanup.ErrProtected))
 		assert.Check(t, !errors.Is(err, registryapi.ErrUnauthorized))
-		assert.Check(t, is.ErrorContains(err, "cannot delete protected tag(s)"))
+		assert.Check(t, is.ErrorContains(err, `matches the protection rule "^a$"`))
 		assert.Check(t, is.DeepEqual(f.tagList("group/project"), []string{"a", "b", "c"}))
+	})
+	t.Run("forbidden, no rule matches", func(t *testing.T) {
+		f, d := setup(t)
+		f.projects[0].rules = []string{"^release-"}
+		f.roleTooLow = true
+		err := f.client("group/project", Credentials{Token: f.token}).Untag(ctx, "a", d)
+		assert.Check(t, errors.Is(err, registryapi.ErrUnauthorized))
+		assert.Check(t, !errors.Is(err, cleanup.ErrProtected))
+	})
+	t.Run("forbidden, rules unreadable", func(t *testing.T) {
+		f, d := setup(t)
+		f.projects[0].rules = []string{"^a$"}
+		err := f.client("group/project", Credentials{JobToken: f.jobToken}).Untag(ctx, "a", d)
+		assert.Check(t, errors.Is(err, registryapi.ErrUnauthorized), "a job token cannot read the rules: %v", err)
 	})
 	t.Run("read_api token", func(t *testing.T) {
 		f, d := setup(t)
@@ -450,7 +467,7 @@ func TestCleanupFixtures(t *testing.T) {
 	f.tag(p, "drop-me", "shared", old)
 	stale := f.tag(p, "stale", "stale", old)
 	prot := f.tag(p, "release-1", "prot", old)
-	f.setTag(p, "release-1", func(t *fakeTag) { t.protected = true })
+	f.projects[0].rules = []string{"^release-"}
 	reg := fakeRegistryAPI{
 		index:  {IsIndex: true, Children: []registryapi.Descriptor{{Digest: digestOf("amd64")}}},
 		sig:    {Subject: &registryapi.Descriptor{Digest: index}},

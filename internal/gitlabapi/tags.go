@@ -236,7 +236,7 @@ func (c *Client) deleteTag(ctx context.Context, op, tag string) error {
 		apiclient.Discard(resp)
 		return nil
 	}
-	e := c.responseError(op, true, resp)
+	e := c.asProtected(ctx, tag, c.responseError(op, true, resp))
 	if e.StatusCode == http.StatusBadRequest && e.Hint == "" {
 		e.Hint = "GitLab could not delete the tag in its registry; try again later"
 	}
