@@ -56,6 +56,12 @@ func runCIEnv(dockerCLI command.Cli, system string, opts ciEnvOptions, getenv fu
 	dir, err := jobconfig.Create(jobconfig.Options{
 		Mode: configMode(opts), SourceDir: sourceConfigDir(dockerCLI, opts), AuthConfig: getenv("DOCKER_AUTH_CONFIG"),
 		KeepCredsStore: opts.keepCredsStore, TempRoot: root, Job: jobName(getenv), HelperHosts: hosts,
+		// In a CI job the scope is the job's: a failed run leaves what it
+		// moved there for the job's cleanup (or GC) rather than remove the
+		// logins of an earlier run in the same job.
+		StoreAuth: func(dir string, a jobconfig.Auth) error {
+			return storeForJob(dir, a.Server, a.Username, a.Secret, getenv)
+		},
 	})
 	if err != nil {
 		return err

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -366,4 +367,55 @@ docker werf registry info --check=false --format json `+tc.args+` "$1"`, "sh", t
 			assert.Check(t, is.Equal(info.Kind+" "+info.KindSource, tc.want))
 		})
 	}
+}
+
+// TestCIEnvDockerLoginGoesThroughHelper: in a job whose private config has
+// credHelpers for the CI registry, a docker login to another registry, and
+// the inline login the machine's config had, go to docker-credential-werf,
+// never into the job's config.json; --keep-creds-store keeps the machine's
+// store.
+func TestCIEnvDockerLoginGoesThroughHelper(t *testing.T) {
+	h := harness.New(t)
+	ciPass, bobPass, inlinePass := h.RandomSecret("ci-"), h.RandomSecret("bob-"), h.RandomSecret("inline-")
+	h.Credential("gitlab-ci-token", ciPass)
+	h.Credential("bob", bobPass)
+	h.Credential("carol", inlinePass)
+	ci := harness.StartRegistry(t, harness.Registry3, map[string]string{"gitlab-ci-token": ciPass})
+	other := harness.StartRegistry(t, harness.Registry3, map[string]string{"bob": bobPass})
+	inline := harness.StartRegistry(t, harness.Registry3, map[string]string{"carol": inlinePass})
+	runner := harness.NewEnv(t)
+	tmp := filepath.Join(runner.Root, "tmp")
+	assert.NilError(t, os.Mkdir(tmp, 0o700))
+	runner.Set("TMPDIR", tmp)
+	runner.WriteConfig(t, map[string]any{
+		"auths":               map[string]any{inline.Addr: map[string]any{"auth": base64.StdEncoding.EncodeToString([]byte("carol:" + inlinePass))}},
+		"cliPluginsExtraDirs": []string{runner.Bins.PluginDir},
+	})
+	env := gitlabJob(runner, ci, "31", "gitlab-ci-token", ciPass).With("BOB_PASSWORD", bobPass)
+
+	res := h.Run(env, "sh", "-ec", `eval "$(docker werf ci-env || echo exit 1)"
+echo "job-config: $DOCKER_CONFIG"
+echo "$BOB_PASSWORD" | docker login "$1" -u bob --password-stdin
+docker-credential-werf list
+docker werf registry info "$1/team/app"
+docker werf registry info "$2/team/app"
+cat "$DOCKER_CONFIG/config.json"
+`, "sh", other.Addr, inline.Addr)
+	res.Assert(t, icmd.Success)
+	assert.Check(t, !strings.Contains(res.Stderr(), "unencrypted"), res.Stderr())
+	assert.Check(t, is.Contains(res.Stdout(), "authenticated as bob"))
+	assert.Check(t, is.Contains(res.Stdout(), "authenticated as carol"))
+	assert.Check(t, is.Contains(res.Stdout(), other.Addr), "docker-credential-werf list shows the login")
+	dir := jobConfigDir(t, res)
+	h.AssertNoSecretInFile(filepath.Join(dir, "config.json"))
+	cfg := readJSON(t, filepath.Join(dir, "config.json"))
+	assert.Check(t, is.Equal(cfg["credsStore"], "werf"))
+
+	// --keep-creds-store: the user keeps the machine's store, and gets it.
+	runner.WriteConfig(t, map[string]any{"credsStore": "desktop", "cliPluginsExtraDirs": []string{runner.Bins.PluginDir}})
+	res = h.Run(env, "sh", "-ec", `eval "$(docker werf ci-env --keep-creds-store || echo exit 1)"
+echo "job-config: $DOCKER_CONFIG"`)
+	res.Assert(t, icmd.Success)
+	cfg = readJSON(t, filepath.Join(jobConfigDir(t, res), "config.json"))
+	assert.Check(t, is.Equal(cfg["credsStore"], "desktop"))
 }

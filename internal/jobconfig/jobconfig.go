@@ -54,6 +54,13 @@ type Options struct {
 	Job string
 	// HelperHosts are the registries docker-credential-werf answers for.
 	HelperHosts []string
+	// StoreAuth stores, in the new directory's credential scope, each
+	// credential the starting config holds inline: unless KeepCredsStore
+	// keeps a credsStore, the config names docker-credential-werf as its
+	// credsStore, so that every docker login of the job goes to the job's
+	// scope instead of config.json, and the inline credentials move there
+	// too. Needed when the starting config has inline credentials.
+	StoreAuth func(dir string, a Auth) error
 }
 
 // Create makes the job's directory (0700, config.json 0600) and returns its
@@ -69,16 +76,30 @@ func Create(opts Options) (string, error) {
 	if err := addCredHelpers(cfg, opts.HelperHosts); err != nil {
 		return "", err
 	}
-	if !containsAuth(cfg) {
-		// With no auth of any kind docker would pick the machine's keychain
-		// (pass, secretservice) and share logins between jobs again; the
-		// helper keeps them in this job's scope instead.
+	var inline []Auth
+	if !opts.KeepCredsStore || !hasCredsStore(cfg) {
+		// Without a credsStore docker writes every login that no credHelper
+		// takes into config.json, in base64; and with no auth at all it
+		// would pick the machine's keychain (pass, secretservice), shared
+		// by every job. The helper keeps them in this job's scope instead.
+		if inline, err = takeInlineAuths(cfg); err != nil {
+			return "", err
+		}
+		if len(inline) > 0 && opts.StoreAuth == nil {
+			return "", errors.New("jobconfig: the source config has inline credentials and Options.StoreAuth is nil")
+		}
 		cfg["credsStore"] = mustJSON(helperName)
 	}
 	dir, err := os.MkdirTemp(opts.TempRoot, DirPrefix)
 	if err != nil {
 		return "", fmt.Errorf("cannot create the job's docker config directory in %s: %w (set --tmp-dir or TMPDIR to a writable directory)",
 			opts.TempRoot, errors.Unwrap(err))
+	}
+	for _, a := range inline {
+		if err := opts.StoreAuth(dir, a); err != nil {
+			_ = os.RemoveAll(dir)
+			return "", fmt.Errorf("moving the docker config's credentials for %s to docker-credential-werf: %w", a.Server, err)
+		}
 	}
 	if err := populate(dir, cfg, opts); err != nil {
 		_ = os.RemoveAll(dir)
@@ -202,15 +223,10 @@ func addCredHelpers(cfg map[string]json.RawMessage, hosts []string) error {
 	return nil
 }
 
-// containsAuth mirrors docker's ConfigFile.ContainsAuth.
-func containsAuth(cfg map[string]json.RawMessage) bool {
-	nonEmpty := func(key string) bool {
-		var m map[string]json.RawMessage
-		return cfg[key] != nil && json.Unmarshal(cfg[key], &m) == nil && len(m) > 0
-	}
+func hasCredsStore(cfg map[string]json.RawMessage) bool {
 	var store string
 	_ = json.Unmarshal(cfg["credsStore"], &store)
-	return store != "" || nonEmpty("credHelpers") || nonEmpty("auths")
+	return store != ""
 }
 
 func mustJSON(v any) json.RawMessage {

@@ -57,19 +57,27 @@ func mode(t *testing.T, path string) os.FileMode {
 func TestCreateCopiesWhatTheJobNeeds(t *testing.T) {
 	src := sourceDir(t)
 	root := t.TempDir()
+	var stored []Auth
 	dir, err := Create(Options{SourceDir: src, TempRoot: root, Job: "ci:gitlab:1",
-		HelperHosts: []string{"registry.example.com:5050", "docker.io"}})
+		HelperHosts: []string{"registry.example.com:5050", "docker.io"},
+		StoreAuth: func(d string, a Auth) error {
+			assert.Check(t, is.Equal(filepath.Dir(d), root))
+			stored = append(stored, a)
+			return nil
+		}})
 	assert.NilError(t, err)
+	assert.Check(t, is.DeepEqual(stored, []Auth{{Server: "inline.example.com", Username: "user", Secret: "pass"}}))
 
 	assert.Check(t, strings.HasPrefix(dir, filepath.Join(root, DirPrefix)))
 	assert.Check(t, is.Equal(mode(t, dir), os.FileMode(0o700)))
 	assert.Check(t, is.Equal(mode(t, filepath.Join(dir, "config.json")), os.FileMode(0o600)))
 	cfg := readConfig(t, dir)
-	assert.Check(t, is.DeepEqual(cfg["auths"], map[string]any{"inline.example.com": map[string]any{"auth": "dXNlcjpwYXNz"}}))
+	assert.Check(t, is.DeepEqual(cfg["auths"], map[string]any{"inline.example.com": map[string]any{}}),
+		"the inline credential moves to the helper")
 	assert.Check(t, is.DeepEqual(cfg["credHelpers"], map[string]any{
 		"gcr.io": "gcloud", "registry.example.com:5050": "werf", "https://index.docker.io/v1/": "werf",
 	}))
-	assert.Check(t, is.Nil(cfg["credsStore"]), "the host's credsStore is shared by every job")
+	assert.Check(t, is.Equal(cfg["credsStore"], "werf"), "the host's credsStore is shared by every job; logins go to the helper")
 	assert.Check(t, is.DeepEqual(cfg["proxies"], map[string]any{"default": map[string]any{"httpProxy": "http://proxy:3128"}}))
 	assert.Check(t, is.Equal(cfg["detachKeys"], "ctrl-x"))
 	assert.Check(t, is.DeepEqual(cfg["cliPluginsExtraDirs"], []any{filepath.Join(src, "cli-plugins")}))
@@ -96,13 +104,18 @@ func TestCreateModes(t *testing.T) {
 		{name: "empty", opts: Options{Mode: Empty},
 			wantStore: "werf", wantAuths: nil},
 		{name: "empty with helper hosts", opts: Options{Mode: Empty, HelperHosts: []string{"ghcr.io"}},
-			wantHelpers: map[string]any{"ghcr.io": "werf"}},
+			wantHelpers: map[string]any{"ghcr.io": "werf"}, wantStore: "werf"},
 		{name: "docker auth config", opts: Options{Mode: FromAuthConfig, AuthConfig: `{"auths":{"r.example.com":{"auth":"eDp5"}}}`},
-			wantAuths: map[string]any{"r.example.com": map[string]any{"auth": "eDp5"}}},
+			wantAuths: map[string]any{"r.example.com": map[string]any{}}, wantStore: "werf"},
+		{name: "docker auth config, token and password", opts: Options{Mode: FromAuthConfig,
+			AuthConfig: `{"auths":{"a.example.com":{"identitytoken":"tok"},"b.example.com":{"username":"u","password":"p"}}}`},
+			wantAuths: map[string]any{"a.example.com": map[string]any{}, "b.example.com": map[string]any{}}, wantStore: "werf"},
+		{name: "keep creds store without one", opts: Options{Mode: Empty, KeepCredsStore: true}, wantStore: "werf"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.opts.SourceDir, tc.opts.TempRoot = sourceDir(t), t.TempDir()
+			tc.opts.StoreAuth = func(string, Auth) error { return nil }
 			dir, err := Create(tc.opts)
 			assert.NilError(t, err)
 			cfg := readConfig(t, dir)
@@ -221,4 +234,27 @@ func TestFindByJob(t *testing.T) {
 	assert.Check(t, is.DeepEqual(FindByJob(root, "ci:gitlab:1"), []string{a}))
 	assert.Check(t, is.Len(FindByJob(root, "ci:gitlab:3"), 0))
 	assert.Check(t, is.Len(FindByJob(filepath.Join(root, "missing"), "ci:gitlab:1"), 0))
+}
+
+func TestTakeInlineAuths(t *testing.T) {
+	cfg := map[string]json.RawMessage{"auths": json.RawMessage(
+		`{"a.example.com":{"identitytoken":"tok"},"b.example.com":{"auth":"dTpwOnE="},"c.example.com":{}}`)}
+	auths, err := takeInlineAuths(cfg)
+	assert.NilError(t, err)
+	assert.Check(t, is.DeepEqual(auths, []Auth{
+		{Server: "a.example.com", Username: "<token>", Secret: "tok"},
+		{Server: "b.example.com", Username: "u", Secret: "p:q"},
+	}))
+	assert.Check(t, is.Equal(string(cfg["auths"]), `{"a.example.com":{},"b.example.com":{},"c.example.com":{}}`))
+
+	const secret = "c2VjcmV0LXZhbHVl" // not user:password
+	for _, bad := range []string{`{"x.example.com":{"auth":"` + secret + `"}}`, `{"x.example.com":{"auth":"%%%"}}`, `[1]`} {
+		_, err := takeInlineAuths(map[string]json.RawMessage{"auths": json.RawMessage(bad)})
+		assert.Check(t, err != nil, bad)
+		if err != nil {
+			assert.Check(t, !strings.Contains(err.Error(), secret), "the error quotes the value")
+		}
+	}
+	_, err = Create(Options{Mode: FromAuthConfig, AuthConfig: `{"auths":{"r.example.com":{"auth":"eDp5"}}}`, TempRoot: t.TempDir()})
+	assert.ErrorContains(t, err, "StoreAuth is nil")
 }
