@@ -267,8 +267,11 @@ func defaultBaseURL(host string) (*url.URL, error) {
 		h = h[:i]
 	}
 	switch {
-	case h == "ghcr.io" || h == "docker.pkg.github.com":
+	case h == "ghcr.io":
 		return url.Parse(DefaultBaseURL)
+	case h == "docker.pkg.github.com":
+		return nil, errors.New("docker.pkg.github.com is the old GitHub Packages Docker registry, which the " +
+			"container packages API does not serve: move the images to ghcr.io")
 	case strings.HasPrefix(h, "containers.") && len(h) > len("containers."):
 		// GitHub Enterprise Server with subdomain isolation.
 		return url.Parse("https://" + strings.TrimPrefix(h, "containers.") + "/api/v3")

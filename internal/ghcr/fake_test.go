@@ -48,6 +48,7 @@ type fakeGitHub struct {
 	limitAll   string // rate limit every request
 	echoToken  bool   // error messages quote the token (a misbehaving server)
 	cannotRead bool   // the token lacks read:packages
+	noLink     bool   // leave out the Link header
 	writes     []string
 	requests   []string
 	quota      int
@@ -412,7 +413,7 @@ func (f *fakeGitHub) listVersions(w http.ResponseWriter, r *http.Request, prefix
 	if page > 1 {
 		links = append(links, link(1, "first"))
 	}
-	if len(links) > 0 {
+	if len(links) > 0 && !f.noLink {
 		w.Header().Set("Link", strings.Join(links, ", "))
 	}
 	out := []map[string]any{}

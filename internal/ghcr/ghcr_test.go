@@ -54,13 +54,14 @@ func TestDefaultBaseURL(t *testing.T) {
 	for host, want := range map[string]string{
 		"ghcr.io":                    "https://api.github.com",
 		"GHCR.io:443":                "https://api.github.com",
-		"docker.pkg.github.com":      "https://api.github.com",
 		"containers.ghe.example.com": "https://ghe.example.com/api/v3",
 	} {
 		u, err := defaultBaseURL(host)
 		assert.NilError(t, err, host)
 		assert.Check(t, is.Equal(u.String(), want), host)
 	}
+	_, err := defaultBaseURL("docker.pkg.github.com")
+	assert.ErrorContains(t, err, "old GitHub Packages Docker registry")
 }
 
 // TestOwnerPaths checks which API paths each kind of owner gets, and that
@@ -125,31 +126,41 @@ func TestUnknownOwnerAndPackage(t *testing.T) {
 func TestPagination(t *testing.T) {
 	for _, n := range []int{0, 1, 2, 3, 5, 6, 7} {
 		for _, isOrg := range []bool{true, false} {
-			t.Run(fmt.Sprintf("%d versions org=%v", n, isOrg), func(t *testing.T) {
-				f := newFakeGitHub(t, "acme", isOrg, "app")
-				f.tokenLogin = "other" // /users/acme: links to /user/{id}/...
-				var want []string
-				for i := range n {
-					tag := fmt.Sprintf("t%02d", i)
-					f.add(fmt.Sprintf("img%d", i), time.Now(), tag, tag+"-alias")
-					want = append(want, tag, tag+"-alias")
-				}
-				f.add("untagged-child", time.Now())
-				slices.Sort(want)
-				got, err := f.client(f.token, WithPageSize(3)).Tags(ctx)
-				assert.NilError(t, err)
-				if want == nil {
-					want = []string{}
-				}
-				assert.Check(t, is.DeepEqual(got, want))
-				pages := 0
-				for _, r := range f.requestLog() {
-					if strings.Contains(r, "/versions") {
-						pages++
+			for _, noLink := range []bool{false, true} {
+				t.Run(fmt.Sprintf("%d versions org=%v no Link=%v", n, isOrg, noLink), func(t *testing.T) {
+					f := newFakeGitHub(t, "acme", isOrg, "app")
+					f.tokenLogin = "other" // /users/acme: links to /user/{id}/...
+					f.noLink = noLink
+					var want []string
+					for i := range n {
+						tag := fmt.Sprintf("t%02d", i)
+						f.add(fmt.Sprintf("img%d", i), time.Now(), tag, tag+"-alias")
+						want = append(want, tag, tag+"-alias")
 					}
-				}
-				assert.Check(t, is.Equal(pages, max(1, (n+1+2)/3)))
-			})
+					f.add("untagged-child", time.Now())
+					slices.Sort(want)
+					got, err := f.client(f.token, WithPageSize(3)).Tags(ctx)
+					assert.NilError(t, err)
+					if want == nil {
+						want = []string{}
+					}
+					assert.Check(t, is.DeepEqual(got, want))
+					pages := 0
+					for _, r := range f.requestLog() {
+						if strings.Contains(r, "/versions") {
+							pages++
+						}
+					}
+					wantPages := max(1, (n+1+2)/3)
+					if (n+1)%3 == 0 && (noLink || n+1 == 3) {
+						// A full last page without a Link header (GitHub
+						// sends none when there is one page): only the
+						// empty page after it says it was the last.
+						wantPages++
+					}
+					assert.Check(t, is.Equal(pages, wantPages))
+				})
+			}
 		}
 	}
 }

@@ -165,7 +165,7 @@ func (c *Client) list(ctx context.Context) (*snapshot, error) {
 			return nil, err
 		}
 		all = append(all, versions...)
-		if next, err = c.nextLink(resp); err != nil {
+		if next, err = c.nextPage(resp, len(versions)); err != nil {
 			return nil, fmt.Errorf("ghcr: %s %s: %w", op, c.name, err)
 		}
 	}
@@ -179,6 +179,25 @@ func (c *Client) list(ctx context.Context) (*snapshot, error) {
 		}
 	}
 	return s, nil
+}
+
+// nextPage returns the URL of the page after resp, or "" after the last:
+// the Link rel="next" where GitHub sends a Link header; where a full page
+// comes without one (a proxy dropped it, an Enterprise Server leaves it
+// out), page=N+1, until a short page.
+func (c *Client) nextPage(resp *http.Response, n int) (string, error) {
+	if _, ok := resp.Header["Link"]; ok || n < c.pageSize {
+		return c.nextLink(resp)
+	}
+	u := *resp.Request.URL
+	q := u.Query()
+	page, err := strconv.Atoi(q.Get("page"))
+	if err != nil || page < 1 {
+		page = 1
+	}
+	q.Set("page", strconv.Itoa(page+1))
+	u.RawQuery = q.Encode()
+	return u.String(), nil
 }
 
 // current returns the last snapshot, listing the package if there is none.

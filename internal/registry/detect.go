@@ -21,7 +21,9 @@ var detectors = []struct {
 	{ACR, func(_, h string, _ Env) bool { return isACR(h) }},
 	{DockerHub, func(_, h string, _ Env) bool { return isDockerHubAlias(h) }},
 	{GCR, func(_, h string, _ Env) bool { return isGCR(h) }},
-	{GitHub, func(_, h string, _ Env) bool { return h == "ghcr.io" || h == "docker.pkg.github.com" }},
+	// Only ghcr.io: docker.pkg.github.com is the old GitHub Packages Docker
+	// registry, whose packages the container packages API does not serve.
+	{GitHub, func(_, h string, _ Env) bool { return h == "ghcr.io" }},
 	{GitLab, isGitLab},
 	{Harbor, func(_, h string, _ Env) bool { return isHarbor(h) }},
 	{Quay, func(_, h string, _ Env) bool { return isQuay(h) }},

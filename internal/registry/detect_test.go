@@ -65,7 +65,8 @@ func TestDetectKind(t *testing.T) {
 		{"x.europe-west1-docker.pkg.dev", Default},
 		// github
 		{"ghcr.io", GitHub},
-		{"docker.pkg.github.com", GitHub},
+		// The old GitHub Packages registry is no container API host.
+		{"docker.pkg.github.com", Default},
 		{"ghcr.io.example.com", Default},
 		{"notghcr.io", Default},
 		// gitlab

@@ -100,7 +100,7 @@ var specs = sync.OnceValue(func() map[Kind]Spec {
 		},
 		GitHub: {
 			Name:  "GitHub Packages container registry",
-			Hosts: []string{"ghcr.io", "docker.pkg.github.com"},
+			Hosts: []string{"ghcr.io"},
 			Deletion: Deletion{
 				Method:    MethodGitHubPackageVersions,
 				UntagSafe: false,
@@ -115,7 +115,8 @@ var specs = sync.OnceValue(func() map[Kind]Spec {
 			},
 			Notes: "ghcr.io answers 405 to registry-API deletes. Public versions with more than 5,000 downloads cannot " +
 				"be deleted. Deleted versions can be restored for 30 days. /user endpoints only reach the token owner's " +
-				"packages.",
+				"packages. docker.pkg.github.com is the old GitHub Packages Docker registry, not the container " +
+				"packages API: it is a generic registry here.",
 		},
 		GitLab: {
 			Name:  "GitLab container registry",
