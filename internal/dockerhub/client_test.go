@@ -441,6 +441,37 @@ func TestRegistryAPIFillsWhatHubLacks(t *testing.T) {
 	assert.Check(t, is.Equal(api.inspected.Load(), int32(1)))
 }
 
+// TestIndexTagKeepsItsOwnDigest: an index with one platform lists one
+// image, whose digest is the child's; without a top-level digest the
+// client asks the registry instead of taking the child's.
+func TestIndexTagKeepsItsOwnDigest(t *testing.T) {
+	for _, tc := range []struct {
+		mediaType string
+		want      string
+	}{
+		{"application/vnd.oci.image.index.v1+json", digestOf("index-a")},
+		{"application/vnd.docker.distribution.manifest.list.v2+json", digestOf("index-a")},
+		{"", digestOf("index-a")},
+		{"application/vnd.oci.image.manifest.v1+json", digestOf("one")},
+	} {
+		t.Run(tc.mediaType, func(t *testing.T) {
+			f := newHubFake(t)
+			f.seed(map[string]string{"a": "one"})
+			f.noDigest = true
+			f.mu.Lock()
+			f.tags["a"].mediaType = tc.mediaType
+			f.mu.Unlock()
+			ctx := context.Background()
+			c := newClient(t, f, Credentials{Token: fakeToken}, WithRegistryAPI(&fakeAPI{}))
+			_, err := c.Tags(ctx)
+			assert.NilError(t, err)
+			d, err := c.Resolve(ctx, "a")
+			assert.NilError(t, err)
+			assert.Check(t, is.Equal(d.Digest, tc.want))
+		})
+	}
+}
+
 func TestUntag(t *testing.T) {
 	ctx := context.Background()
 	t.Run("moved", func(t *testing.T) {

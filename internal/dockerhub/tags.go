@@ -65,16 +65,27 @@ func (t hubTag) updated() time.Time {
 	return time.Time{}
 }
 
-// digest is the manifest the tag points to: Hub's top-level digest, or for
-// a single-platform tag without one, its image's digest.
+// digest is the manifest the tag points to: Hub's top-level digest, or,
+// for a tag whose media type says it is a single manifest, its one image's
+// digest. An index with one platform also lists one image, whose digest is
+// the child's, not the tag's: that (and a tag of unknown media type) gives
+// "", and the registry is asked.
 func (t hubTag) digest() string {
 	if t.Digest != "" {
 		return t.Digest
 	}
-	if len(t.Images) == 1 {
+	if len(t.Images) == 1 && singleManifest[t.MediaType] {
 		return t.Images[0].Digest
 	}
 	return ""
+}
+
+// singleManifest are the media types of image manifests (not indexes).
+var singleManifest = map[string]bool{
+	"application/vnd.oci.image.manifest.v1+json":                true,
+	"application/vnd.docker.distribution.manifest.v2+json":      true,
+	"application/vnd.docker.distribution.manifest.v1+prettyjws": true,
+	"application/vnd.docker.distribution.manifest.v1+json":      true,
 }
 
 // Tags lists every tag of the repository, following the Hub API's "next"
