@@ -65,8 +65,10 @@ import (
 // otherwise (acr-cli's page size).
 const DefaultPageSize = 100
 
-// MaxPageSize is the largest n= this package sends.
-const MaxPageSize = 1000
+// MaxPageSize is the largest n= this package sends: acr-cli's
+// manifestTagFetchCount (internal/api/acrsdk.go), the page size ACR is known
+// to serve in one answer.
+const MaxPageSize = 100
 
 // DefaultListingMaxAge is how long after a listing Resolve answers from it
 // (see WithListingMaxAge).
