@@ -8,7 +8,12 @@
 // roles) unless Credentials.Provider is set.
 //
 //   - [Client.Tags] lists the repository with DescribeImages (tagStatus
-//     TAGGED, maxResults up to 1000, following nextToken to the end). Every
+//     TAGGED, imageStatus ACTIVE, maxResults up to 1000, following nextToken
+//     to the end). Archived images (ECR's archive storage class, and those
+//     being restored, ACTIVATING) are left alone: cleanup neither lists nor
+//     deletes them, since their manifests and configs cannot be read until
+//     they are restored, so no policy can be applied to them; ECR lifecycle
+//     policies manage the archive. Every
 //     image detail (digest, tags, imagePushedAt, manifest media type,
 //     subject) is kept, so that [Client.Resolve] answers from that listing
 //     while it is fresh (WithListingMaxAge) instead of one request per tag.

@@ -207,8 +207,21 @@ func TestTagsPagination(t *testing.T) {
 			flt, _ := f.lastDesc["filter"].(map[string]any)
 			f.mu.Unlock()
 			assert.Check(t, is.Equal(flt["tagStatus"], "TAGGED"))
+			assert.Check(t, is.Equal(flt["imageStatus"], "ACTIVE"))
 		})
 	}
+	t.Run("archived images are left alone", func(t *testing.T) {
+		f := newFakeECR(t)
+		f.addImage("hot", time.Now(), "a")
+		cold := f.addImage("cold", time.Now(), "b")
+		f.images[cold].status = "ARCHIVED"
+		restoring := f.addImage("warming", time.Now(), "c")
+		f.images[restoring].status = "ACTIVATING"
+		c := f.client(t, staticCreds(fakeKey, fakeSecret))
+		got, err := c.Tags(context.Background())
+		assert.NilError(t, err)
+		assert.Check(t, is.DeepEqual(got, []string{"a"}))
+	})
 	t.Run("a nextToken that never ends", func(t *testing.T) {
 		f := newFakeECR(t)
 		f.repeatTok = true

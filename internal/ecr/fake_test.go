@@ -347,11 +347,18 @@ func (f *fakeECR) page(w http.ResponseWriter, body map[string]any, n int) (from,
 	return from, to, next, true
 }
 
-func (f *fakeECR) sortedImages(status string) []*fakeImage {
+// sortedImages filters as DescribeImages does: by tagStatus, and by
+// imageStatus, which is ACTIVE when the filter does not say (the SDK's
+// types.DescribeImagesFilter).
+func (f *fakeECR) sortedImages(status, imageStatus string) []*fakeImage {
+	if imageStatus == "" {
+		imageStatus = "ACTIVE"
+	}
 	var imgs []*fakeImage
 	for _, img := range f.images {
 		tagged := len(f.tagsOf(img.digest)) > 0
-		if (status == "TAGGED" && !tagged) || (status == "UNTAGGED" && tagged) || img.status != "ACTIVE" {
+		if (status == "TAGGED" && !tagged) || (status == "UNTAGGED" && tagged) ||
+			(imageStatus != "ANY" && img.status != imageStatus) {
 			continue
 		}
 		imgs = append(imgs, img)
@@ -382,9 +389,10 @@ func (f *fakeECR) describeImages(w http.ResponseWriter, body map[string]any) {
 		writeJSON(w, map[string]any{"imageDetails": details})
 		return
 	}
-	status := "ANY"
+	status, imageStatus := "ANY", ""
 	if flt, ok := body["filter"].(map[string]any); ok {
 		status, _ = flt["tagStatus"].(string)
+		imageStatus, _ = flt["imageStatus"].(string)
 	}
 	if f.emptyPage {
 		f.emptyPage = false
@@ -392,7 +400,7 @@ func (f *fakeECR) describeImages(w http.ResponseWriter, body map[string]any) {
 			"nextToken": base64.StdEncoding.EncodeToString([]byte("offset:0"))})
 		return
 	}
-	imgs := f.sortedImages(status)
+	imgs := f.sortedImages(status, imageStatus)
 	from, to, next, ok := f.page(w, body, len(imgs))
 	if !ok {
 		return
@@ -431,7 +439,7 @@ func (f *fakeECR) listImages(w http.ResponseWriter, body map[string]any) {
 		status, _ = flt["tagStatus"].(string)
 	}
 	var ids []map[string]any
-	for _, img := range f.sortedImages(status) {
+	for _, img := range f.sortedImages(status, "") {
 		tags := f.tagsOf(img.digest)
 		if len(tags) == 0 {
 			ids = append(ids, map[string]any{"imageDigest": img.digest})

@@ -50,8 +50,12 @@ func (c *Client) Tags(ctx context.Context) ([]string, error) {
 	in := &awsecr.DescribeImagesInput{
 		RepositoryName: aws.String(c.repo.Path),
 		RegistryId:     aws.String(c.account),
-		Filter:         &types.DescribeImagesFilter{TagStatus: types.TagStatusTagged},
-		MaxResults:     aws.Int32(int32(c.pageSize)),
+		// Active images only, said outright rather than left to the API's
+		// default: archived ones (and those being restored) are left alone,
+		// see the package doc.
+		Filter: &types.DescribeImagesFilter{TagStatus: types.TagStatusTagged,
+			ImageStatus: types.ImageStatusFilterActive},
+		MaxResults: aws.Int32(int32(c.pageSize)),
 	}
 	l := &listing{started: started, byTag: map[string]*image{}}
 	var found []*image
