@@ -58,10 +58,10 @@ type vendor struct {
 }
 
 var vendors = map[string]vendor{
-	"acr":       {file: "acr.json", swagger: true, normalize: normalizeACR},
+	"acr":       {file: "acr.json", swagger: true, fix: fixACR, normalize: normalizeACR},
 	"dockerhub": {file: "dockerhub.json", fix: fixDockerHub, undescribed: dockerHubUndescribed},
 	"github":    {file: "github.json", fix: fixGitHub},
-	"harbor":    {file: "harbor.json", swagger: true},
+	"harbor":    {file: "harbor.json", swagger: true, fix: fixHarbor},
 }
 
 // Vendors lists the vendors with an embedded description.
