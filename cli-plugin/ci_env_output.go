@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/docker-werf/docker-werf/internal/cienv"
@@ -154,6 +155,10 @@ func ciEnvEntries(dir string, job cienv.Job, vars []cienv.Var, f shellenv.Format
 			e.Value, e.Ref = "", v.Source
 		}
 		entries = append(entries, e)
+	}
+	if job.MissingCommit != "" && !slices.ContainsFunc(vars, func(v cienv.Var) bool { return v.Name == "WERF_ADD_ANNOTATION_CI_COMMIT" }) {
+		fmt.Fprintf(stderr, "Warning: %s: %s is not set, so there is no WERF_ADD_ANNOTATION_CI_COMMIT (give --commit to set it)\n",
+			job.System, job.MissingCommit)
 	}
 	for _, n := range job.Notes {
 		fmt.Fprintf(stderr, "Notice: %s\n", n)

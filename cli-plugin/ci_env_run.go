@@ -188,18 +188,31 @@ func helperHosts(opts ciEnvOptions, repoHost string, getenv func(string) string)
 	return hosts, nil
 }
 
-// candidateHosts are the registries a CI job may have credentials for.
+// candidateHosts are the registries a CI job may have credentials for, in
+// each form docker looks them up by: an image is written host/path, so a
+// registry given as host:443 (GitLab's CI_DEPENDENCY_PROXY_SERVER) is
+// wired as host too.
 func candidateHosts(repoHost string, getenv func(string) string) []string {
-	hosts := []string{getenv("CI_REGISTRY"), getenv("CI_DEPENDENCY_PROXY_SERVER"), "ghcr.io", repoHost}
+	hosts := []string{getenv("CI_REGISTRY"), getenv("CI_DEPENDENCY_PROXY_SERVER"), "ghcr.io", "docker.pkg.github.com", repoHost}
 	for _, v := range []string{"GITHUB_SERVER_URL", "GITEA_SERVER_URL", "FORGEJO_SERVER_URL"} {
 		if u := getenv(v); u != "" {
 			hosts = append(hosts, u)
 		}
 	}
 	var keys []string
-	for _, h := range hosts {
-		if k, err := registry.HostKey(h); err == nil && !slices.Contains(keys, k) {
+	add := func(k string) {
+		if !slices.Contains(keys, k) {
 			keys = append(keys, k)
+		}
+	}
+	for _, h := range hosts {
+		k, err := registry.HostKey(h)
+		if err != nil {
+			continue
+		}
+		add(k)
+		if bare, ok := strings.CutSuffix(k, ":443"); ok {
+			add(bare)
 		}
 	}
 	return keys

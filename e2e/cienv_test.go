@@ -249,8 +249,8 @@ func TestCIEnvBadInput(t *testing.T) {
 		{name: "unknown CI system", args: []string{"jenkins-x"},
 			wantErr: `unknown CI system "jenkins-x": expected one of gitlab, github`},
 		{name: "no CI system", wantErr: "cannot tell which CI system this is; name it"},
-		{name: "missing variable", env: []string{"GITLAB_CI", "true", "CI_JOB_ID", "9"},
-			wantErr: "gitlab: CI_COMMIT_SHA is not set"},
+		{name: "malformed commit", env: []string{"GITLAB_CI", "true", "CI_JOB_ID", "9", "CI_COMMIT_SHA", "HEAD"},
+			wantErr: `gitlab: CI_COMMIT_SHA is "HEAD", not a commit SHA`},
 		{name: "corrupt source config", env: gitlab, args: []string{"--docker-config", corrupt},
 			wantErr: "the source docker config " + filepath.Join(corrupt, "config.json") + " is not a valid JSON object"},
 		{name: "unreadable source config", env: gitlab, args: []string{"--docker-config", unreadable},
@@ -418,4 +418,65 @@ echo "job-config: $DOCKER_CONFIG"`)
 	res.Assert(t, icmd.Success)
 	cfg = readJSON(t, filepath.Join(jobConfigDir(t, res), "config.json"))
 	assert.Check(t, is.Equal(cfg["credsStore"], "desktop"))
+}
+
+// TestCIEnvMissingCommitWarns: a local Woodpecker run without CI_COMMIT_SHA
+// gets its config and variables, without the commit annotation, and a
+// warning that says why.
+func TestCIEnvMissingCommitWarns(t *testing.T) {
+	h := harness.New(t)
+	env := harness.NewEnv(t).With("CI", "woodpecker", "CI_REPO", "john-doe/my-repo", "CI_PIPELINE_NUMBER", "8",
+		"CI_WORKFLOW_NUMBER", "1", "CI_STEP_NUMBER", "0", "CI_STEP_NAME", "build", "CI_COMMIT_BRANCH", "main",
+		"CI_REPO_URL", "https://codeberg.org/john-doe/my-repo")
+	tmp := filepath.Join(env.Root, "tmp")
+	assert.NilError(t, os.Mkdir(tmp, 0o700))
+	env.Set("TMPDIR", tmp)
+	res := h.Run(env, "sh", "-c", `eval "$(docker werf ci-env || echo exit 1)"
+echo "config=$DOCKER_CONFIG branch=$WERF_TAG_GIT_BRANCH commit=${WERF_ADD_ANNOTATION_CI_COMMIT-unset}"`)
+	res.Assert(t, icmd.Expected{Err: "Warning: woodpecker: CI_COMMIT_SHA is not set, so there is no WERF_ADD_ANNOTATION_CI_COMMIT"})
+	assert.Check(t, is.Contains(res.Stdout(), "config="+tmp+"/"))
+	assert.Check(t, is.Contains(res.Stdout(), " branch=main commit=unset"))
+}
+
+// TestCIEnvWiresEveryFormDockerLooksUp: docker looks a registry up by the
+// host an image is written with, so the dependency proxy (given as
+// host:443, written host/group/...) and GitHub's legacy registry are wired
+// to the helper in each form, and the helper answers for each.
+func TestCIEnvWiresEveryFormDockerLooksUp(t *testing.T) {
+	h := harness.New(t)
+	proxyPass, ghToken := h.RandomSecret("proxy-"), h.RandomSecret("ghs_")
+	tests := []struct {
+		name  string
+		env   []string
+		hosts map[string]string // credHelpers key -> user the helper answers with
+	}{
+		{name: "gitlab dependency proxy", env: []string{"GITLAB_CI", "true", "CI_JOB_ID", "12", "CI_COMMIT_SHA", testCommit,
+			"CI_DEPENDENCY_PROXY_SERVER", "gitlab.example.com:443", "CI_DEPENDENCY_PROXY_USER", "gitlab-ci-token",
+			"CI_DEPENDENCY_PROXY_PASSWORD", proxyPass},
+			hosts: map[string]string{"gitlab.example.com:443": "gitlab-ci-token", "gitlab.example.com": "gitlab-ci-token"}},
+		{name: "github packages", env: []string{"GITHUB_ACTIONS", "true", "GITHUB_RUN_ID", "5", "GITHUB_RUN_ATTEMPT", "1",
+			"GITHUB_JOB", "b", "GITHUB_SHA", testCommit, "GITHUB_REPOSITORY", "acme/app", "GITHUB_ACTOR", "octocat",
+			"GITHUB_TOKEN", ghToken},
+			hosts: map[string]string{"ghcr.io": "octocat", "docker.pkg.github.com": "octocat"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			env := harness.NewEnv(t).With(tc.env...)
+			tmp := filepath.Join(env.Root, "tmp")
+			assert.NilError(t, os.Mkdir(tmp, 0o700))
+			env.Set("TMPDIR", tmp)
+			res := jobScript(h, env, "")
+			res.Assert(t, icmd.Success)
+			dir := jobConfigDir(t, res)
+			cfg := readJSON(t, filepath.Join(dir, "config.json"))
+			helpers, _ := cfg["credHelpers"].(map[string]any)
+			job := env.With("DOCKER_CONFIG", dir)
+			for host, user := range tc.hosts {
+				assert.Check(t, is.Equal(helpers[host], "werf"), "credHelpers: %v", helpers)
+				got, res := h.HelperGet(job, host)
+				res.Assert(t, icmd.Success)
+				assert.Check(t, is.Equal(got.Username, user), host)
+			}
+		})
+	}
 }

@@ -135,6 +135,10 @@ type Job struct {
 	Sources map[string]string
 	// Annotations are the system's own WERF_ADD_ANNOTATION_* variables.
 	Annotations []Annotation
+	// MissingCommit names the variables of the commit SHA when none is set
+	// (a local run of a CI script): there is then no
+	// WERF_ADD_ANNOTATION_CI_COMMIT, unless Options give the commit.
+	MissingCommit string
 	// Notes are things the user should hear about, e.g. a derived
 	// repository address that is not valid.
 	Notes []string
@@ -179,12 +183,12 @@ func Systems() []string {
 }
 
 // ReadJob reads one job of the named system from env (nil is an empty
-// environment). It fails for an unknown system, and when a variable the
-// system always sets is missing or malformed (for every system but generic,
-// the commit SHA, which WERF_ADD_ANNOTATION_CI_COMMIT needs): then the job
-// is not what the caller said it is, or the environment was stripped. The
-// error names the system and the variable. Even then the Job read so far is
-// returned, for a caller that has the commit from Options.
+// environment). It fails for an unknown system, and when the commit SHA
+// (which WERF_ADD_ANNOTATION_CI_COMMIT needs) is malformed: then the job is
+// not what the caller said it is. The error names the system and the
+// variable. Even then the Job read so far is returned, for a caller that has
+// the commit from Options. A missing commit is no error (a local run of a CI
+// script has none): Job.MissingCommit says so.
 func ReadJob(system string, env registry.Env) (Job, error) {
 	name := strings.ToLower(strings.TrimSpace(system))
 	if name == Generic {
@@ -228,8 +232,9 @@ func (s *spec) read(get getter) (Job, error) {
 	job.Commit, job.Sources["Commit"] = firstOf(get, s.Commit)
 	switch {
 	case job.Commit == "":
-		errs = append(errs, fmt.Errorf("%s: %s is not set (needed for WERF_ADD_ANNOTATION_CI_COMMIT)",
-			s.Name, orList(s.Commit)))
+		// One annotation less, not a broken job.
+		job.MissingCommit = orList(s.Commit)
+		delete(job.Sources, "Commit")
 	case !commitSHA().MatchString(job.Commit):
 		errs = append(errs, fmt.Errorf("%s: %s is %s, not a commit SHA (needed for WERF_ADD_ANNOTATION_CI_COMMIT)",
 			s.Name, job.Sources["Commit"], quote(job.Commit)))

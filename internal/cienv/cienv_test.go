@@ -194,16 +194,6 @@ func TestReadJobErrors(t *testing.T) {
 		env    map[string]string
 		want   string
 	}{
-		{system: "gitlab", env: map[string]string{"GITLAB_CI": "true"},
-			want: "gitlab: CI_COMMIT_SHA is not set (needed for WERF_ADD_ANNOTATION_CI_COMMIT)"},
-		{system: "github", env: map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_SHA": "  "},
-			want: "github: GITHUB_SHA is not set (needed for WERF_ADD_ANNOTATION_CI_COMMIT)"},
-		{system: "forgejo", env: nil,
-			want: "forgejo: FORGEJO_SHA (or GITHUB_SHA) is not set (needed for WERF_ADD_ANNOTATION_CI_COMMIT)"},
-		{system: "drone", env: map[string]string{"DRONE": "true"},
-			want: "drone: DRONE_COMMIT_SHA (or DRONE_COMMIT) is not set (needed for WERF_ADD_ANNOTATION_CI_COMMIT)"},
-		{system: "jenkins", env: map[string]string{"JENKINS_URL": "https://ci/", "BRANCH_NAME": "main"},
-			want: "jenkins: GIT_COMMIT is not set (needed for WERF_ADD_ANNOTATION_CI_COMMIT)"},
 		{system: "buildkite", env: map[string]string{"BUILDKITE_COMMIT": "HEAD"},
 			want: `buildkite: BUILDKITE_COMMIT is "HEAD", not a commit SHA (needed for WERF_ADD_ANNOTATION_CI_COMMIT)`},
 		{system: "teamcity", env: map[string]string{"BUILD_VCS_NUMBER": "$(id)\n"},
@@ -219,12 +209,41 @@ func TestReadJobErrors(t *testing.T) {
 	}
 }
 
+// TestReadJobMissingCommit: a job without its commit SHA (a local run of a
+// CI script) is read, with no commit annotation, and says which variable
+// was missing.
+func TestReadJobMissingCommit(t *testing.T) {
+	tests := []struct {
+		system string
+		env    map[string]string
+		want   string
+	}{
+		{"gitlab", map[string]string{"GITLAB_CI": "true"}, "CI_COMMIT_SHA"},
+		{"github", map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_SHA": "  "}, "GITHUB_SHA"},
+		{"forgejo", nil, "FORGEJO_SHA (or GITHUB_SHA)"},
+		{"drone", map[string]string{"DRONE": "true"}, "DRONE_COMMIT_SHA (or DRONE_COMMIT)"},
+		{"woodpecker", map[string]string{"CI": "woodpecker", "CI_PIPELINE_NUMBER": "3"}, "CI_COMMIT_SHA"},
+		{"travis", nil, "TRAVIS_COMMIT"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.system, func(t *testing.T) {
+			job, err := ReadJob(tc.system, func(k string) string { return tc.env[k] })
+			assert.NilError(t, err)
+			assert.Check(t, is.Equal(job.MissingCommit, tc.want))
+			vars, err := Variables(job, Options{})
+			assert.NilError(t, err)
+			assert.Check(t, !slices.ContainsFunc(vars, func(v Var) bool { return v.Name == "WERF_ADD_ANNOTATION_CI_COMMIT" }))
+		})
+	}
+}
+
 func TestReadJobNilEnv(t *testing.T) {
 	job, err := ReadJob("generic", nil)
 	assert.NilError(t, err)
 	assert.Equal(t, job.Kind, KindOther)
-	_, err = ReadJob("travis", nil)
-	assert.ErrorContains(t, err, "TRAVIS_COMMIT is not set")
+	job, err = ReadJob("travis", nil)
+	assert.NilError(t, err)
+	assert.Equal(t, job.MissingCommit, "TRAVIS_COMMIT")
 }
 
 func TestReadJobSystemNameIsCaseInsensitive(t *testing.T) {
@@ -402,7 +421,8 @@ func TestVariablesOrderIsStable(t *testing.T) {
 func TestMissingCommitCanComeFromOptions(t *testing.T) {
 	env := map[string]string{"TEAMCITY_VERSION": "2025.03", "BUILD_NUMBER": "7"}
 	job, err := ReadJob("teamcity", func(k string) string { return env[k] })
-	assert.ErrorContains(t, err, "teamcity: BUILD_VCS_NUMBER is not set")
+	assert.NilError(t, err)
+	assert.Equal(t, job.MissingCommit, "BUILD_VCS_NUMBER")
 	assert.Equal(t, job.System, "teamcity")
 	assert.Equal(t, job.ColorMode, "on")
 	vars, err := Variables(job, Options{Commit: "0123456789abcdef0123456789abcdef01234567"})
