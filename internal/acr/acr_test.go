@@ -2,6 +2,7 @@ package acr
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -214,7 +215,9 @@ func TestListing(t *testing.T) {
 			f.tag("a", f.addImage("a"))
 			f.hook = func(w http.ResponseWriter, r *http.Request) bool {
 				w.Header().Set("Link", tc.link)
-				_, _ = w.Write([]byte(`{"registry":"myreg.azurecr.io","imageName":"team/app","tags":[{"name":"a","digest":"sha256:0"}]}`))
+				w.Header().Set("Content-Type", "application/json")
+				_ = json.NewEncoder(w).Encode(map[string]any{"registry": fakeService, "imageName": fakeRepo,
+					"tags": []any{f.tagJSON("a", f.tags["a"])}})
 				return true
 			}
 			_, err := newClient(t, f, adminCreds()).Tags(ctx)

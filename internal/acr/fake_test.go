@@ -6,8 +6,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/docker-werf/docker-werf/internal/apiclient/apitest"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strconv"
@@ -74,7 +74,7 @@ type accessToken struct {
 // /acr/v1, a wrong token service, missing authentication.
 type fakeACR struct {
 	t   *testing.T
-	srv *httptest.Server
+	srv *apitest.Server
 
 	mu        sync.Mutex
 	tags      map[string]*fakeTagState
@@ -101,8 +101,7 @@ func newFakeACR(t *testing.T) *fakeACR {
 	f := &fakeACR{t: t, tags: map[string]*fakeTagState{}, manifests: map[string]*fakeManifest{}, blobs: map[string][]byte{},
 		clock: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC), refreshTokens: map[string]bool{}, entraTokens: map[string]bool{},
 		access: map[string]accessToken{}, tokenTTL: time.Hour}
-	f.srv = httptest.NewTLSServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.srv.Close)
+	f.srv = apitest.NewServer(t, http.HandlerFunc(f.serve), apitest.WithSpec("acr", acrSpecScope), apitest.WithTLS())
 	return f
 }
 
@@ -186,10 +185,25 @@ func (f *fakeACR) requestLog() []string {
 	return slices.Clone(f.requests)
 }
 
+// acrSpecScope checks the requests of the manifest GETs, not their
+// answers: the description gives GET /v2/{name}/manifests one Content-Type,
+// while ACR answers with the manifest's own media type. The rest of the
+// Docker Registry API (blobs, /v2/) is not in the description; ACR's own
+// API (/acr/v1, /oauth2) is checked whole.
+func acrSpecScope(r *http.Request) apitest.Check {
+	switch {
+	case r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/manifests/"):
+		return apitest.CheckRequest
+	case strings.HasPrefix(r.URL.Path, "/v2/") && !strings.Contains(r.URL.Path, "/manifests/"):
+		return apitest.CheckNone
+	}
+	return apitest.CheckAll
+}
+
 func acrError(w http.ResponseWriter, status int, code, msg string) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{"errors": []map[string]any{{"code": code, "message": msg, "detail": nil}}})
+	_ = json.NewEncoder(w).Encode(map[string]any{"errors": []map[string]any{{"code": code, "message": msg}}})
 }
 
 func (f *fakeACR) unexpected(w http.ResponseWriter, r *http.Request, why string) {

@@ -5,9 +5,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/docker-werf/docker-werf/internal/apiclient/apitest"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strconv"
@@ -45,7 +45,7 @@ type fakeTag struct {
 // without the trailing slash, a page_size above 100.
 type hubFake struct {
 	t   *testing.T
-	srv *httptest.Server
+	srv *apitest.Server
 
 	mu       sync.Mutex
 	secrets  map[string]bool // identifier secrets that make tokens: password and PATs
@@ -72,8 +72,7 @@ func newHubFake(t *testing.T) *hubFake {
 		tags:     map[string]*fakeTag{},
 		limitHdr: "x-retry-after",
 	}
-	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.srv.Close)
+	f.srv = apitest.NewServer(t, http.HandlerFunc(f.serve), apitest.WithSpec("dockerhub", nil))
 	return f
 }
 
@@ -104,12 +103,18 @@ func (f *hubFake) seed(tags map[string]string) {
 	}
 }
 
+// fakeImage is one platform of a tag; variant is left out when nil (the
+// description has no null there).
 func fakeImage(digest, arch string, variant *string) map[string]any {
-	return map[string]any{
-		"architecture": arch, "features": "", "variant": variant, "digest": digest, "os": "linux",
-		"os_features": "", "os_version": nil, "size": 1234, "status": "active",
+	m := map[string]any{
+		"architecture": arch, "features": "", "digest": digest, "os": "linux",
+		"os_features": "", "size": 1234, "status": "active",
 		"last_pulled": "2026-02-01T00:00:00.000000Z", "last_pushed": "2026-01-01T00:00:00.000000Z",
 	}
+	if variant != nil {
+		m["variant"] = *variant
+	}
+	return m
 }
 
 func (f *hubFake) liveTags() []string {
@@ -350,7 +355,7 @@ func (f *hubFake) tagJSON(name string, t *fakeTag) map[string]any {
 	ts := t.updated.Format("2006-01-02T15:04:05.000000Z")
 	m := map[string]any{
 		"creator": 1, "id": 1, "images": t.images, "last_updated": ts, "last_updater": 1,
-		"last_updater_username": fakeUser, "name": name, "repository": 1, "full_size": 1234, "v2": true,
+		"last_updater_username": fakeUser, "name": name, "repository": 1, "full_size": 1234,
 		"tag_status": "active", "tag_last_pulled": ts, "tag_last_pushed": ts, "media_type": t.mediaType,
 		"content_type": "image", "digest": t.digest,
 	}

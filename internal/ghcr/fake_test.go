@@ -6,8 +6,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/docker-werf/docker-werf/internal/apiclient/apitest"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strconv"
@@ -29,7 +29,7 @@ import (
 // request with t.Errorf and 404.
 type fakeGitHub struct {
 	t   *testing.T
-	srv *httptest.Server
+	srv *apitest.Server
 	clk *vclock
 
 	mu         sync.Mutex
@@ -62,6 +62,17 @@ type fakeVersion struct {
 	updated time.Time
 }
 
+// githubSpecScope leaves out the numeric owner forms GitHub's Link headers
+// point at (/organizations/{id}/..., /user/{id}/...), which the description
+// does not list; every other exchange is checked whole.
+func githubSpecScope(r *http.Request) apitest.Check {
+	p := r.URL.Path
+	if strings.HasPrefix(p, "/organizations/") || (strings.HasPrefix(p, "/user/") && !strings.HasPrefix(p, "/user/packages/")) {
+		return apitest.CheckNone
+	}
+	return apitest.CheckAll
+}
+
 func newFakeGitHub(t *testing.T, owner string, isOrg bool, pkg string) *fakeGitHub {
 	t.Helper()
 	f := &fakeGitHub{t: t, clk: &vclock{}, token: "ghp_" + strings.Repeat("A1b2", 9), owner: owner, ownerID: 4242,
@@ -70,8 +81,7 @@ func newFakeGitHub(t *testing.T, owner string, isOrg bool, pkg string) *fakeGitH
 	if !isOrg {
 		f.tokenLogin = owner
 	}
-	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.srv.Close)
+	f.srv = apitest.NewServer(t, http.HandlerFunc(f.serve), apitest.WithSpec("github", githubSpecScope))
 	return f
 }
 

@@ -5,8 +5,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/docker-werf/docker-werf/internal/apiclient/apitest"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strconv"
@@ -54,7 +54,7 @@ type fakeArtifact struct {
 // missing Basic authentication or Accept.
 type fakeHarbor struct {
 	t   *testing.T
-	srv *httptest.Server
+	srv *apitest.Server
 
 	mu        sync.Mutex
 	artifacts []*fakeArtifact
@@ -72,9 +72,19 @@ type fakeHarbor struct {
 func newFakeHarbor(t *testing.T) *fakeHarbor {
 	t.Helper()
 	f := &fakeHarbor{t: t, nextID: 1}
-	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.srv.Close)
+	// Every request is checked against goharbor/harbor's
+	// api/v2.0/swagger.yaml, and every answer but the artifacts': Harbor
+	// sends null labels, annotations and accessories, and strings in
+	// extra_attrs, where the Swagger 2.0 file says non-null and objects.
+	f.srv = apitest.NewServer(t, http.HandlerFunc(f.serve), apitest.WithSpec("harbor", harborSpecScope))
 	return f
+}
+
+func harborSpecScope(r *http.Request) apitest.Check {
+	if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/artifacts") {
+		return apitest.CheckRequest
+	}
+	return apitest.CheckAll
 }
 
 func digestOf(s string) string {

@@ -478,13 +478,6 @@ func TestErrors(t *testing.T) {
 		assert.Check(t, time.Since(start) >= 900*time.Millisecond, "Retry-After: 1 not honoured")
 		assert.Check(t, is.Len(f.requestLog(), 2))
 	})
-	t.Run("page_size over Harbor's maximum is refused by the fake", func(t *testing.T) {
-		f := newFakeHarbor(t)
-		c := newClient(t, f, readerUser, readerPass)
-		c.pageSize = 500
-		_, err := c.Tags(ctx)
-		assert.ErrorContains(t, err, "HTTP 422")
-	})
 }
 
 func TestConcurrentUse(t *testing.T) {
