@@ -84,6 +84,67 @@ go_tool registry "github.com/distribution/distribution/v3/cmd/registry@$REGISTRY
 go_tool crane "github.com/google/go-containerregistry/cmd/crane@$CRANE_VERSION" "$CRANE_VERSION" version
 go_tool regctl "github.com/regclient/regclient/cmd/regctl@$REGCTL_VERSION" "$REGCTL_VERSION" version --format '{{.VCSTag}}'
 
+# --- Kubernetes API server and kine, for cleanup's scan of clusters --------
+# kube-apiserver is built from the k8s.io/kubernetes module: its go.mod points
+# the k8s.io/* staging modules at ./staging (empty in the published module), so
+# a writable copy drops go.work and those replaces and requires the published
+# modules of the same release instead. kine serves the etcd API on sqlite.
+# A cold build takes several minutes; both binaries are cached in $BIN.
+KUBE_VERSION=v1.37.2
+KUBE_STAGING_VERSION=v0.37.2
+KINE_VERSION=v0.17.5
+
+kube_apiserver() {
+	if [ -x "$BIN/kube-apiserver" ]; then
+		"$BIN/kube-apiserver" --version 2>&1 | grep -qF "Kubernetes $KUBE_VERSION" && return 0
+		say "$BIN/kube-apiserver is not $KUBE_VERSION; rebuilding"
+		rm -f "$BIN/kube-apiserver"
+	fi
+	command -v go >/dev/null 2>&1 || die "go not found: needed to build kube-apiserver $KUBE_VERSION"
+	say "building kube-apiserver $KUBE_VERSION (several minutes, once)"
+	src=$(GOFLAGS=-mod=mod go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" |
+		sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+	[ -d "$src" ] || die "go mod download k8s.io/kubernetes@$KUBE_VERSION gave no module directory"
+	ktmp=$(mktemp -d)
+	trap 'chmod -R u+w "$ktmp" 2>/dev/null; rm -rf "$ktmp"' EXIT
+	{ cp -R "$src" "$ktmp/kubernetes" && chmod -R u+w "$ktmp/kubernetes"; } || die "cannot copy $src"
+	(
+		cd "$ktmp/kubernetes" &&
+			rm -f go.work go.work.sum &&
+			sed -e '/^replace (/,/^)/d' \
+				-e "s#^\([[:space:]]*k8s\.io/[a-z0-9-]*\) v0\.0\.0\$#\1 $KUBE_STAGING_VERSION#" go.mod >go.mod.new &&
+			mv go.mod.new go.mod &&
+			! grep -q ' v0\.0\.0$' go.mod &&
+			GOWORK=off GOFLAGS=-buildvcs=false CGO_ENABLED=0 go build -mod=mod -trimpath \
+				-ldflags "-s -w -X k8s.io/component-base/version.gitVersion=$KUBE_VERSION" \
+				-o "$BIN/kube-apiserver.tmp" ./cmd/kube-apiserver
+	) >"$ktmp/log" 2>&1 || die "building kube-apiserver $KUBE_VERSION failed: $(tail -n 20 "$ktmp/log")"
+	mv "$BIN/kube-apiserver.tmp" "$BIN/kube-apiserver"
+	chmod -R u+w "$ktmp" 2>/dev/null
+	rm -rf "$ktmp"
+	trap - EXIT
+	"$BIN/kube-apiserver" --version 2>&1 | grep -qF "Kubernetes $KUBE_VERSION" ||
+		die "$BIN/kube-apiserver does not report $KUBE_VERSION"
+	say "installed kube-apiserver $KUBE_VERSION into $BIN"
+}
+
+# kine's own version string is set only by its release builds; the module
+# version recorded in the binary is what go install pinned.
+kine_tool() {
+	if [ -x "$BIN/kine" ]; then
+		go version -m "$BIN/kine" 2>/dev/null | grep -qE "^[[:space:]]+mod[[:space:]]+github.com/k3s-io/kine[[:space:]]+$KINE_VERSION([[:space:]]|\$)" && return 0
+		say "$BIN/kine is not $KINE_VERSION; reinstalling"
+		rm -f "$BIN/kine"
+	fi
+	command -v go >/dev/null 2>&1 || die "go not found: needed to install kine $KINE_VERSION"
+	GOBIN=$BIN GOFLAGS=-buildvcs=false go install -trimpath -ldflags "-s -w" "github.com/k3s-io/kine@$KINE_VERSION" ||
+		die "go install github.com/k3s-io/kine@$KINE_VERSION failed"
+	say "installed kine $KINE_VERSION into $BIN"
+}
+
+kube_apiserver
+kine_tool
+
 # --- docker CLI (client only) when none is on PATH --------------------------
 if ! command -v docker >/dev/null 2>&1 && [ ! -x "$BIN/docker" ]; then
 	WANTED=" a docker CLI (Debian docker.io, client only)"
