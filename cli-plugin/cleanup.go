@@ -36,6 +36,7 @@ type cleanupOptions struct {
 	report           string
 	imageCacheDir    string
 	noImageCache     bool
+	kube             kubeOptions
 }
 
 // connectionOptions say how to reach and log in to the registry; cleanup and
@@ -82,6 +83,7 @@ interrupted run, even a killed one, is finished by running it again.`,
 	addConnectionFlags(fs, &opts.connection)
 	opts.native = addNativeCredentialFlags(fs)
 	addPolicyFlags(fs, &opts)
+	addKubeFlags(fs, &opts.kube)
 	fs.BoolVar(&opts.dryRun, "dry-run", false, "Show what would be deleted; send no write request")
 	flagenv.Bind(fs, "dry-run", "WERF_DRY_RUN")
 	fs.BoolVar(&opts.deleteManifests, "delete-manifests", false,

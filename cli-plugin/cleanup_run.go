@@ -64,8 +64,13 @@ func runCleanup(ctx context.Context, dockerCLI command.Cli, opts cleanupOptions,
 	if err != nil {
 		return err
 	}
+	// Asked last, so that a deployment made while the registry was read is seen.
+	inUse, err := scanKube(ctx, opts.kube, repo, dockerCLI.Err())
+	if err != nil {
+		return err
+	}
 	plan := cleanup.MakePlan(items, decisions, cleanup.PlanOptions{DeleteManifests: opts.deleteManifests,
-		CannotUntag: reg.cannotUntag, UntagDeletesImage: reg.untagDeletesImage})
+		CannotUntag: reg.cannotUntag, UntagDeletesImage: reg.untagDeletesImage, InUse: inUse})
 	return carryOutPlan(ctx, reg.Registry, plan, opts.dryRun, opts.connection.parallel, out)
 }
 

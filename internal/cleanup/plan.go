@@ -57,6 +57,9 @@ type PlanOptions struct {
 	// index's child, a kept referrer's subject) keeps one of its tags, with
 	// ReasonUntagDeletesImage, when every other tag on it goes.
 	UntagDeletesImage bool
+	// InUse are the images that something runs (Kubernetes): they are kept
+	// with ReasonInUse.
+	InUse InUse
 }
 
 // ReasonUntagDeletesImage keeps the last tag of an image something kept
@@ -80,7 +83,7 @@ func MakePlan(items []Item, decisions []policy.Decision, opts PlanOptions) Plan 
 	for _, it := range items {
 		p.Items[it.Tag] = it
 	}
-	p.Decisions = followSubjects(p.Items, deleteThrowAways(p.Items, slices.Clone(decisions)))
+	p.Decisions = followSubjects(p.Items, deleteThrowAways(p.Items, keepInUse(p.Items, slices.Clone(decisions), opts.InUse)))
 	if opts.CannotUntag {
 		p.Decisions = keepWholeImages(p.Items, p.Decisions)
 	}
@@ -118,6 +121,78 @@ func actionsFor(digest string, ds []policy.Decision, untagOnly bool) []Action {
 		actions[i] = Action{Kind: Untag, Digest: digest, Tags: []string{tag}}
 	}
 	return actions
+}
+
+// InUse names images in use, by tag and by digest, each with a detail
+// saying who uses it.
+type InUse struct {
+	Tags    map[string]string
+	Digests map[string]string
+}
+
+// ReasonInUse keeps a tag that a running workload names, by tag or by the
+// digest of its image.
+const ReasonInUse = "in-use"
+
+// keepInUse keeps the tags in use: by name, by their digest, or by the
+// digest of a manifest their index lists (to any depth). A tag the policy
+// keeps for a reason of its own keeps it.
+func keepInUse(items map[string]Item, ds []policy.Decision, in InUse) []policy.Decision {
+	if len(in.Tags) == 0 && len(in.Digests) == 0 {
+		return ds
+	}
+	digestInUse := inUseDigests(items, in.Digests)
+	for i, d := range ds {
+		if d.Keep && !weakKeep[d.Reason] {
+			continue
+		}
+		detail, ok := in.Tags[d.Tag]
+		if !ok {
+			detail, ok = digestInUse(items[d.Tag].Digest)
+		}
+		if ok {
+			ds[i] = policy.Decision{Tag: d.Tag, Keep: true, Reason: ReasonInUse, Detail: detail}
+		}
+	}
+	return ds
+}
+
+// inUseDigests says whether a manifest, or one its index lists, is in use.
+func inUseDigests(items map[string]Item, inUse map[string]string) func(digest string) (string, bool) {
+	children := map[string][]string{}
+	for _, it := range items {
+		if it.IsIndex {
+			children[it.Digest] = it.Children
+		}
+	}
+	type answer struct {
+		detail string
+		ok     bool
+	}
+	known := map[string]answer{}
+	var find func(digest string, depth int) (string, bool)
+	find = func(digest string, depth int) (string, bool) {
+		if detail, ok := inUse[digest]; ok {
+			return detail, true
+		}
+		if a, ok := known[digest]; ok || depth > 16 {
+			return a.detail, a.ok
+		}
+		known[digest] = answer{} // an index listing itself ends here
+		for _, c := range children[digest] {
+			if detail, ok := find(c, depth+1); ok {
+				known[digest] = answer{detail, true}
+				return detail, true
+			}
+		}
+		return "", false
+	}
+	return func(digest string) (string, bool) {
+		if digest == "" {
+			return "", false
+		}
+		return find(digest, 0)
+	}
 }
 
 // ReasonInterruptedUntag deletes a tag that an earlier run overwrote with a
