@@ -179,10 +179,14 @@ func helperHosts(opts ciEnvOptions, repoHost string, getenv func(string) string)
 			}
 		}
 	}
-	if len(hosts) > 0 {
-		if _, err := exec.LookPath(helperBinary); err != nil {
+	if _, err := exec.LookPath(helperBinary); err != nil {
+		switch {
+		case len(hosts) > 0:
 			return nil, fmt.Errorf("%s is not on PATH, and the job's config would name it for %s: install it "+
 				"(sh install.sh), or pass --login-to-registry=false", helperBinary, strings.Join(hosts, ", "))
+		case !opts.keepCredsStore:
+			return nil, fmt.Errorf("%s is not on PATH, and the job's config would name it as its credsStore, "+
+				"which every docker login goes to: install it (sh install.sh), or pass --keep-creds-store", helperBinary)
 		}
 	}
 	return hosts, nil

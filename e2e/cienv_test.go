@@ -240,6 +240,8 @@ func TestCIEnvBadInput(t *testing.T) {
 	unreadable := t.TempDir()
 	assert.NilError(t, os.Mkdir(filepath.Join(unreadable, "config.json"), 0o700))
 	gitlab := []string{"GITLAB_CI", "true", "CI_JOB_ID", "9", "CI_COMMIT_SHA", testCommit, "CI_COMMIT_BRANCH", "main"}
+	dockerOnly := t.TempDir() // a PATH with docker and nothing else
+	assert.NilError(t, os.Symlink(harness.Tool(t, harness.ToolDocker), filepath.Join(dockerOnly, "docker")))
 	tests := []struct {
 		name    string
 		env     []string
@@ -264,6 +266,8 @@ func TestCIEnvBadInput(t *testing.T) {
 		{name: "half a login", env: gitlab, args: []string{"--registry-username", "u"},
 			wantErr: "--registry-username and --registry-password"},
 		{name: "two outputs", env: gitlab, args: []string{"--as-file", "--format", "json"}, wantErr: "choose one of"},
+		{name: "no helper on PATH", env: append([]string{"PATH", dockerOnly}, gitlab...),
+			wantErr: "docker-credential-werf is not on PATH, and the job's config would name it as its credsStore"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
