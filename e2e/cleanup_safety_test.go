@@ -266,6 +266,8 @@ func TestCleanupBadInput(t *testing.T) {
 				{name: "invalid duration", args: s.cleanupArgs(s.repo, "--older-than", "7x")[1:], wantErr: `invalid duration "7x" for --older-than`},
 				{name: "broken policy file", args: s.cleanupArgs(s.repo, "--policy", brokenPolicy)[1:],
 					wantErr: brokenPolicy + `:4: unknown key "imagesPerRefernce"`},
+				{name: "endless keep list", args: s.cleanupArgs(s.repo, "--keep-list", "/dev/zero")[1:],
+					wantErr: "reading keep list /dev/zero: larger than 16 MiB"},
 				{name: "missing git repository", args: []string{"cleanup", "--repo", s.repo, "--git-dir", filepath.Join(dir, "nope")},
 					wantErr: "not a git repository"},
 				{name: "shallow git repository", args: []string{"cleanup", "--repo", s.repo, "--git-dir", shallow},

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -160,9 +159,9 @@ var tagSyntax = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile
 // whitespace is trimmed. A line that is not a valid tag is an error naming
 // the file and line. Duplicates are dropped.
 func LoadKeepList(path string) ([]string, error) {
-	data, err := os.ReadFile(path)
+	data, err := readCapped("keep list", path, MaxKeepListSize)
 	if err != nil {
-		return nil, fmt.Errorf("reading keep list: %w", err)
+		return nil, err
 	}
 	return ParseKeepList(path, data)
 }

@@ -101,6 +101,29 @@ func TestKeepList(t *testing.T) {
 	assert.Error(t, err, "reading keep list: open "+filepath.Join(dir, "missing")+": no such file or directory")
 }
 
+// TestUserFilesAreCapped: a keep list, policy file or werf.yaml that never
+// ends (/dev/zero) or is far too large fails at once with an error naming
+// the file, instead of filling the memory.
+func TestUserFilesAreCapped(t *testing.T) {
+	loaders := []struct {
+		name string
+		load func(string) error
+	}{
+		{"keep list", func(p string) error { _, err := policy.LoadKeepList(p); return err }},
+		{"policy file", func(p string) error { _, err := policy.LoadPolicyFile(p); return err }},
+		{"werf config", func(p string) error { _, err := policy.LoadWerfConfig(p); return err }},
+	}
+	for _, l := range loaders {
+		t.Run(l.name, func(t *testing.T) {
+			err := l.load("/dev/zero")
+			assert.Check(t, is.ErrorContains(err, "reading "+l.name+" /dev/zero: larger than"))
+			assert.Check(t, is.ErrorContains(err, "expected a small text file"))
+			err = l.load(t.TempDir())
+			assert.Check(t, is.ErrorContains(err, "is a directory"))
+		})
+	}
+}
+
 func TestParsePolicies(t *testing.T) {
 	ps, err := policy.ParsePolicies("p.yaml", []byte(`# comment
 keepPolicies:

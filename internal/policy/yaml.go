@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -38,9 +37,9 @@ func (e *ConfigError) Error() string {
 // Unknown keys, a missing or empty list, and invalid values are errors that
 // name the file and line. Each policy's Source is "FILE:LINE".
 func LoadPolicyFile(path string) ([]KeepPolicy, error) {
-	data, err := os.ReadFile(path)
+	data, err := readCapped("policy file", path, MaxPolicyFileSize)
 	if err != nil {
-		return nil, fmt.Errorf("reading policy file: %w", err)
+		return nil, err
 	}
 	return ParsePolicies(path, data)
 }
@@ -130,9 +129,9 @@ type WerfCleanup struct {
 // without a cleanup section gives an empty WerfCleanup. Unknown keys and
 // invalid values are errors naming the file and line.
 func LoadWerfConfig(path string) (*WerfCleanup, error) {
-	data, err := os.ReadFile(path)
+	data, err := readCapped("werf config", path, MaxWerfConfigSize)
 	if err != nil {
-		return nil, fmt.Errorf("reading werf config: %w", err)
+		return nil, err
 	}
 	return ParseWerfConfig(path, data)
 }
