@@ -42,7 +42,8 @@ func openBackend(dockerCLI command.Cli, repo registry.Repository, conn connectio
 // image configs for the native clients, whose APIs do not show labels.
 func openClient(dockerCLI command.Cli, repo registry.Repository, conn connectionOptions, native nativeCredentials) (cleanup.Registry, error) {
 	api, err := registryapi.New(repo.Name(), cleanupKeychain(dockerCLI, repo.Host, conn),
-		registryapi.WithUserAgent(remote.UserAgent()), registryapi.WithInsecure(conn.insecure))
+		registryapi.WithUserAgent(remote.UserAgent()), registryapi.WithInsecure(conn.insecure),
+		registryapi.WithRequestTimeout(conn.requestTimeout))
 	if err != nil {
 		return nil, err
 	}

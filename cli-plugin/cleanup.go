@@ -1,11 +1,14 @@
 package main
 
 import (
+	"time"
+
 	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/docker-werf/docker-werf/internal/flagenv"
+	"github.com/docker-werf/docker-werf/internal/registryapi"
 )
 
 type cleanupOptions struct {
@@ -42,10 +45,12 @@ type cleanupOptions struct {
 // connectionOptions say how to reach and log in to the registry; cleanup and
 // purge share them.
 type connectionOptions struct {
-	username string
-	password string
-	insecure bool
-	parallel int
+	username       string
+	password       string
+	insecure       bool
+	parallel       int
+	requestTimeout time.Duration
+	timeout        time.Duration
 }
 
 func newCleanupCommand(dockerCLI command.Cli) *cobra.Command {
@@ -116,6 +121,12 @@ func addConnectionFlags(fs *pflag.FlagSet, o *connectionOptions) {
 	flagenv.Bind(fs, "insecure-registry", "WERF_INSECURE_REGISTRY")
 	fs.IntVar(&o.parallel, "parallel", 8, "Requests in flight at once")
 	flagenv.Bind(fs, "parallel", "WERF_PARALLEL")
+	fs.DurationVar(&o.requestTimeout, "request-timeout", registryapi.DefaultRequestTimeout,
+		"Longest wait for one answer of the registry, its body included; a slower one is retried (up to 6 times)")
+	flagenv.Bind(fs, "request-timeout", "WERF_CLEANUP_REQUEST_TIMEOUT")
+	fs.DurationVar(&o.timeout, "timeout", 0,
+		"Stop the run after this long (e.g. 30m; 0: no limit): deletions in flight finish, the rest are left for the next run")
+	flagenv.Bind(fs, "timeout", "WERF_CLEANUP_TIMEOUT")
 }
 
 func addPolicyFlags(fs *pflag.FlagSet, o *cleanupOptions) {

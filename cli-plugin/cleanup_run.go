@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -36,7 +37,7 @@ func runCleanup(ctx context.Context, dockerCLI command.Cli, opts cleanupOptions,
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	ctx, stop := runContext(ctx, opts.connection)
 	defer stop()
 	out := newCleanupOutput(dockerCLI, repo, opts.format, opts.report, opts.dryRun)
 	inv := cleanup.InventoryOptions{Parallel: opts.connection.parallel, Progress: out.progress,
@@ -50,7 +51,7 @@ func runCleanup(ctx context.Context, dockerCLI command.Cli, opts cleanupOptions,
 	}
 	items, err := cleanup.InventoryOf(ctx, reg.Registry, inv)
 	if err != nil {
-		return fmt.Errorf("reading %s: %w", repo, err)
+		return readError(ctx, repo, err)
 	}
 	if cache != nil && cache.Hits() > 0 {
 		fmt.Fprintf(dockerCLI.Err(), "image cache: %d images known from earlier runs (%s)\n", cache.Hits(), cache.Path())
@@ -81,14 +82,46 @@ func carryOutPlan(ctx context.Context, reg cleanup.Registry, plan cleanup.Plan, 
 	if werr := out.write(results); werr != nil {
 		return werr
 	}
-	switch s := summarize(results); {
-	case s.Failed > 0:
-		return fmt.Errorf("%d of %d deletions failed (see the table above or the report)", s.Failed, s.Failed+s.Deleted)
+	s := summarize(results)
+	var problems []string
+	if s.Failed > 0 {
+		problems = append(problems, fmt.Sprintf("%d of %d deletions failed (see the table above or the report)", s.Failed, s.Failed+s.Deleted))
+	}
+	switch cause := context.Cause(ctx); {
+	case errors.As(cause, new(runTimeout)):
+		problems = append(problems, fmt.Sprintf("%v with %d deletions left", cause, s.Interrupted))
 	case errors.Is(err, context.Canceled):
-		return fmt.Errorf("interrupted with %d deletions left: run the same command again to finish", s.Interrupted)
-	default:
+		problems = append(problems, fmt.Sprintf("interrupted with %d deletions left", s.Interrupted))
+	case len(problems) == 0:
 		return err
 	}
+	return errors.New(strings.Join(problems, "; ") + ": run the same command again to finish")
+}
+
+// runTimeout ends a run that took longer than --timeout.
+type runTimeout time.Duration
+
+func (t runTimeout) Error() string {
+	return fmt.Sprintf("stopped by --timeout %v", time.Duration(t))
+}
+
+// runContext ends on SIGINT or SIGTERM and, with --timeout, once the run has
+// taken that long (its cause is then a runTimeout).
+func runContext(ctx context.Context, conn connectionOptions) (context.Context, context.CancelFunc) {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	if conn.timeout <= 0 {
+		return ctx, stop
+	}
+	ctx, cancel := context.WithTimeoutCause(ctx, conn.timeout, runTimeout(conn.timeout))
+	return ctx, func() { cancel(); stop() }
+}
+
+// readError is the error of a failed inventory: before any deletion.
+func readError(ctx context.Context, repo string, err error) error {
+	if cause := context.Cause(ctx); errors.As(cause, new(runTimeout)) {
+		return fmt.Errorf("reading %s: %w before anything was deleted", repo, cause)
+	}
+	return fmt.Errorf("reading %s: %w; nothing was deleted", repo, err)
 }
 
 func tagInfos(items []cleanup.Item) []policy.TagInfo {
@@ -107,6 +140,12 @@ func openRegistry(dockerCLI command.Cli, addr string, kindOpts repoOptions, conn
 	}
 	if conn.parallel < 1 || conn.parallel > 256 {
 		return backend{}, "", fmt.Errorf("invalid --parallel %d: expected 1 to 256", conn.parallel)
+	}
+	if conn.requestTimeout <= 0 {
+		return backend{}, "", fmt.Errorf("invalid --request-timeout %v: expected more than 0 (e.g. 30s)", conn.requestTimeout)
+	}
+	if conn.timeout < 0 {
+		return backend{}, "", fmt.Errorf("invalid --timeout %v: expected 0 (no limit) or more (e.g. 30m)", conn.timeout)
 	}
 	if (conn.username == "") != (conn.password == "") {
 		return backend{}, "", errors.New("--registry-username and --registry-password (WERF_REGISTRY_USERNAME, WERF_REGISTRY_PASSWORD) go together")

@@ -5,10 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 
 	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
@@ -60,12 +57,12 @@ func runPurge(ctx context.Context, dockerCLI command.Cli, opts purgeOptions) err
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	ctx, stop := runContext(ctx, opts.connection)
 	defer stop()
 	out := newCleanupOutput(dockerCLI, repo, opts.format, opts.report, opts.dryRun)
 	items, err := cleanup.Inventory(ctx, reg.Registry, opts.connection.parallel, out.progress)
 	if err != nil {
-		return fmt.Errorf("reading %s: %w", repo, err)
+		return readError(ctx, repo, err)
 	}
 	if !opts.yes && !opts.dryRun {
 		if err := confirmPurge(dockerCLI, repo, len(items)); err != nil {

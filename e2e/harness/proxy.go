@@ -4,8 +4,10 @@ import (
 	"crypto/tls"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -21,6 +23,7 @@ type Proxy struct {
 	mu       sync.Mutex
 	requests []string
 	fault    func(r *http.Request) Fault
+	stop     chan struct{} // closed when the proxy stops: hung requests end
 }
 
 // Fault is what the proxy does with one request instead of forwarding it;
@@ -30,6 +33,13 @@ type Fault struct {
 	Header  map[string]string // headers of that answer, e.g. Retry-After
 	Reset   bool              // drop the connection without an answer
 	Forward func()            // runs before forwarding (e.g. sleep: a slow answer)
+	// Hang holds the request without an answer until the client gives up
+	// (or the proxy stops).
+	Hang bool
+	// Truncate forwards the request, then sends the registry's status and
+	// headers (Content-Length included) with only the first half of the
+	// body, and drops the connection.
+	Truncate bool
 }
 
 // StartProxy starts a proxy in front of reg.
@@ -38,7 +48,7 @@ func StartProxy(t testing.TB, reg *Registry) *Proxy {
 	target, _ := url.Parse("https://" + reg.Addr)
 	rp := httputil.NewSingleHostReverseProxy(target)
 	rp.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: getCA(t).pool()}}
-	p := &Proxy{}
+	p := &Proxy{stop: make(chan struct{})}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("harness: proxy: %v", err)
@@ -46,16 +56,26 @@ func StartProxy(t testing.TB, reg *Registry) *Proxy {
 	p.Addr = l.Addr().String()
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p.record(r)
-		if p.serveFault(w, r) {
+		fault, faulty := p.faultFor(r)
+		if faulty && p.serveFault(w, r, fault) {
 			return
 		}
 		// Links and Location headers name the registry; rewrite them so
 		// the client keeps talking to the proxy.
 		r.Host = reg.Addr
+		if fault.Truncate {
+			rec := httptest.NewRecorder()
+			rp.ServeHTTP(&rewriter{ResponseWriter: rec, from: "https://" + reg.Addr, to: "http://" + p.Addr}, r)
+			serveTruncated(w, rec)
+			return
+		}
 		rp.ServeHTTP(&rewriter{ResponseWriter: w, from: "https://" + reg.Addr, to: "http://" + p.Addr}, r)
 	})}
 	go func() { _ = srv.Serve(l) }()
-	t.Cleanup(func() { _ = srv.Close() })
+	t.Cleanup(func() {
+		close(p.stop)
+		_ = srv.Close()
+	})
 	return p
 }
 
@@ -72,15 +92,26 @@ func (p *Proxy) record(r *http.Request) {
 	p.requests = append(p.requests, r.Method+" "+r.URL.RequestURI())
 }
 
-func (p *Proxy) serveFault(w http.ResponseWriter, r *http.Request) bool {
+func (p *Proxy) faultFor(r *http.Request) (Fault, bool) {
 	p.mu.Lock()
 	f := p.fault
 	p.mu.Unlock()
 	if f == nil {
-		return false
+		return Fault{}, false
 	}
-	fault := f(r)
+	return f(r), true
+}
+
+// serveFault answers r as fault says, or reports that it is to be
+// forwarded.
+func (p *Proxy) serveFault(w http.ResponseWriter, r *http.Request, fault Fault) bool {
 	switch {
+	case fault.Hang:
+		select {
+		case <-r.Context().Done():
+		case <-p.stop:
+		}
+		return true
 	case fault.Reset:
 		if hj, ok := w.(http.Hijacker); ok {
 			if conn, _, err := hj.Hijack(); err == nil {
@@ -102,6 +133,28 @@ func (p *Proxy) serveFault(w http.ResponseWriter, r *http.Request) bool {
 		fault.Forward()
 	}
 	return false
+}
+
+// serveTruncated sends rec's status and headers with half its body, then
+// drops the connection.
+func serveTruncated(w http.ResponseWriter, rec *httptest.ResponseRecorder) {
+	body := rec.Body.Bytes()
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(rec.Code)
+	_, _ = w.Write(body[:len(body)/2])
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
+	if hj, ok := w.(http.Hijacker); ok {
+		if conn, _, err := hj.Hijack(); err == nil {
+			_ = conn.Close()
+			return
+		}
+	}
+	panic(http.ErrAbortHandler)
 }
 
 // Requests returns "METHOD /path?query" for every request so far.

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -31,15 +32,33 @@ const DefaultPageSize = 1000
 // new ones.
 const maxIdleConnsPerHost = 64
 
-// defaultTransport is shared by every Client built without WithTransport, so
-// that clients of the same registry share connections and the retrying
-// transport's per-host rate-limit gates.
-var defaultTransport = sync.OnceValue(func() http.RoundTripper {
+// DefaultRequestTimeout bounds each attempt of a request, the body of what
+// it reads included, unless WithRequestTimeout says otherwise: an attempt
+// without an answer by then is retried, so a hanging registry fails the run
+// instead of stalling it.
+const DefaultRequestTimeout = time.Minute
+
+// maxBufferedRead is the largest response read whole within its attempt
+// (see retry.WithBufferedReads): above every manifest, config and tag list
+// page cleanup reads.
+const maxBufferedRead = 32 << 20
+
+// transports are shared, per request timeout, by every Client built without
+// WithTransport, so that clients of the same registry share connections and
+// the retrying transport's per-host rate-limit gates.
+var transports sync.Map // time.Duration -> http.RoundTripper
+
+func sharedTransport(timeout time.Duration) http.RoundTripper {
+	if rt, ok := transports.Load(timeout); ok {
+		return rt.(http.RoundTripper)
+	}
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConnsPerHost = maxIdleConnsPerHost
 	t.MaxIdleConns = 4 * maxIdleConnsPerHost
-	return retry.NewTransport(t)
-})
+	rt, _ := transports.LoadOrStore(timeout, retry.NewTransport(t, retry.WithAttemptTimeout(timeout),
+		retry.WithBufferedReads(maxBufferedRead)))
+	return rt.(http.RoundTripper)
+}
 
 // Client talks to one repository. It is safe for concurrent use.
 type Client struct {
@@ -51,6 +70,7 @@ type Client struct {
 	ua       string
 	insecure bool
 	pageSize int
+	timeout  time.Duration // of each attempt, for the shared transport
 
 	mu     sync.Mutex // guards the lazily set fields below
 	scheme string     // "https" or "http", once pinged
@@ -80,8 +100,9 @@ const (
 type Option func(*Client) error
 
 // WithTransport sets the RoundTripper beneath authentication (default: one
-// retry.Transport shared by all clients, over a clone of
-// http.DefaultTransport keeping 64 idle connections per host). Nothing above
+// retry.Transport shared by all clients with the same request timeout, over
+// a clone of http.DefaultTransport keeping 64 idle connections per host,
+// reading GET answers whole within each attempt). Nothing above
 // it retries, so pass a retry.Transport (or something that retries alike),
 // and give its http.Transport a MaxIdleConnsPerHost of at least the caller's
 // parallelism so connections are reused.
@@ -91,6 +112,20 @@ func WithTransport(rt http.RoundTripper) Option {
 			return errors.New("nil transport")
 		}
 		c.base = rt
+		return nil
+	}
+}
+
+// WithRequestTimeout sets how long one attempt of a request may take, the
+// body of a GET's answer included (default DefaultRequestTimeout); a slower
+// attempt is cancelled and retried. It applies to the shared transport, not
+// to one given with WithTransport.
+func WithRequestTimeout(d time.Duration) Option {
+	return func(c *Client) error {
+		if d <= 0 {
+			return fmt.Errorf("request timeout %v: expected more than 0", d)
+		}
+		c.timeout = d
 		return nil
 	}
 }
@@ -147,6 +182,7 @@ func New(repo string, kc authn.Keychain, opts ...Option) (*Client, error) {
 		kc:       kc,
 		ua:       "docker-werf/" + version.Version,
 		pageSize: DefaultPageSize,
+		timeout:  DefaultRequestTimeout,
 	}
 	for _, opt := range opts {
 		if err := opt(c); err != nil {
@@ -154,7 +190,7 @@ func New(repo string, kc authn.Keychain, opts ...Option) (*Client, error) {
 		}
 	}
 	if c.base == nil {
-		c.base = defaultTransport()
+		c.base = sharedTransport(c.timeout)
 	}
 	return c, nil
 }

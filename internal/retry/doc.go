@@ -4,6 +4,9 @@
 // timeouts (408), reset or refused connections, truncated responses, HTTP/2
 // GOAWAY and answers slower than an optional per-attempt deadline.
 //
+// With WithBufferedReads a GET's body is read as part of the attempt, so a
+// body cut short or, with WithAttemptTimeout, one that stalls is retried too.
+//
 // A broken or rate-limiting server changes how long a request takes, not its
 // result: the caller sees the same final response it would have seen from a
 // healthy server, or, when the retries run out on a transport error, an

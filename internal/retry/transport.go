@@ -1,6 +1,7 @@
 package retry
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -50,6 +51,7 @@ type Transport struct {
 	base, max      time.Duration
 	maxWait        time.Duration
 	attemptTimeout time.Duration
+	readLimit      int64
 	now            func() time.Time
 	sleep          func(context.Context, time.Duration) error
 	observe        func(Event)
@@ -94,10 +96,22 @@ func WithMaxWait(d time.Duration) Option {
 // WithAttemptTimeout sets how long one attempt may wait for the response
 // headers (default 0: no limit beyond the request's context). An attempt
 // without headers by then is cancelled and retried. The deadline does not
-// cover reading the body of a returned response, and it runs on the real
-// clock, not the one set by WithClock.
+// cover reading the body of a returned response, unless WithBufferedReads
+// reads it within the attempt, and it runs on the real clock, not the one
+// set by WithClock.
 func WithAttemptTimeout(d time.Duration) Option {
 	return func(t *Transport) { t.attemptTimeout = max(d, 0) }
+}
+
+// WithBufferedReads makes the Transport read the body of every successful
+// (200) GET response of at most limit bytes before returning it, as part of
+// the attempt: a body cut short (a reset or a truncated response) or, with
+// WithAttemptTimeout, one that stalls is retried like a failed attempt, and
+// the attempt deadline then covers the body too. A body announced or found
+// to be larger than limit is passed on as it streams, after what was read of
+// it. limit <= 0 turns this off (the default).
+func WithBufferedReads(limit int64) Option {
+	return func(t *Transport) { t.readLimit = max(limit, 0) }
 }
 
 // WithClock replaces the clock used to read Retry-After dates and rate-limit
@@ -236,16 +250,27 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 }
 
-// send makes one attempt, under the per-attempt deadline if there is one.
+// send makes one attempt, under the per-attempt deadline if there is one,
+// reading the body too where WithBufferedReads says so.
 func (t *Transport) send(req *http.Request) (*http.Response, error) {
-	if t.attemptTimeout <= 0 {
+	if t.attemptTimeout <= 0 && t.readLimit <= 0 {
 		return t.inner.RoundTrip(req)
 	}
 	ctx, cancel := context.WithCancelCause(req.Context())
-	timer := time.AfterFunc(t.attemptTimeout, func() { cancel(ErrAttemptTimeout) })
+	var timer *time.Timer
+	if t.attemptTimeout > 0 {
+		timer = time.AfterFunc(t.attemptTimeout, func() { cancel(ErrAttemptTimeout) })
+	}
 	resp, err := t.inner.RoundTrip(req.WithContext(ctx))
-	if !timer.Stop() { // fired: the attempt was (or is being) cancelled
-		if err == nil {
+	buffered := false
+	if err == nil && t.buffers(req, resp) {
+		if err = bufferBody(resp, t.readLimit); err != nil {
+			resp = nil
+		}
+		buffered = true
+	}
+	if timer != nil && !timer.Stop() { // fired: the attempt was (or is being) cancelled
+		if resp != nil {
 			drainClose(resp.Body)
 		}
 		cancel(nil)
@@ -257,12 +282,42 @@ func (t *Transport) send(req *http.Request) (*http.Response, error) {
 		}
 		return nil, fmt.Errorf("%w (%v)", ErrAttemptTimeout, t.attemptTimeout)
 	}
-	if err != nil {
+	if err != nil || buffered {
 		cancel(nil)
-		return nil, err
+		return resp, err
 	}
 	resp.Body = newCancelBody(resp.Body, func() { cancel(nil) })
 	return resp, nil
+}
+
+// buffers reports whether send reads resp's body within the attempt.
+func (t *Transport) buffers(req *http.Request, resp *http.Response) bool {
+	return t.readLimit > 0 && method(req) == http.MethodGet && resp.StatusCode == http.StatusOK &&
+		resp.Body != nil && resp.ContentLength <= t.readLimit
+}
+
+// bufferBody reads resp's body into memory (at most limit+1 bytes of it). On
+// a read error the body is closed and the error returned; a body longer than
+// limit goes on streaming after the part read.
+func bufferBody(resp *http.Response, limit int64) error {
+	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		resp.Body.Close()
+		return fmt.Errorf("reading the response body: %w", err)
+	}
+	if int64(len(data)) > limit {
+		resp.Body = &prefixedBody{Reader: io.MultiReader(bytes.NewReader(data), resp.Body), Closer: resp.Body}
+		return nil
+	}
+	resp.Body.Close()
+	resp.Body = io.NopCloser(bytes.NewReader(data))
+	return nil
+}
+
+// prefixedBody is a body whose start was read already.
+type prefixedBody struct {
+	io.Reader
+	io.Closer
 }
 
 // awaitHost holds the request while its host is rate limited.

@@ -958,3 +958,104 @@ func TestIdempotentPostIsRetried(t *testing.T) {
 		assert.Check(t, is.Equal(calls.Load(), tc.calls))
 	}
 }
+
+// truncate answers with the whole Content-Length but half the body, then
+// drops the connection.
+func truncateBody(body string) step {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		w.WriteHeader(200)
+		io.WriteString(w, body[:len(body)/2])
+		w.(http.Flusher).Flush()
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err == nil {
+			conn.Close()
+		}
+	}
+}
+
+func answer(body string) step {
+	return func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, body) }
+}
+
+// TestBufferedReadsRetryTruncatedBodies: with WithBufferedReads a GET whose
+// body is cut short is sent again, and the caller reads the whole body of
+// the attempt that succeeded; without it the caller gets the broken body.
+func TestBufferedReadsRetryTruncatedBodies(t *testing.T) {
+	const body = `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json"}`
+	srv := newServer(t, truncateBody(body), truncateBody(body), answer(body))
+	var ev events
+	rt := retry.NewTransport(srv.Client().Transport, newClock().Option(), retry.WithObserver(ev.Observe),
+		retry.WithBufferedReads(1<<20))
+	resp, err := get(t, rt, srv.URL+"/v2/app/manifests/latest")
+	assert.NilError(t, err)
+	assert.Equal(t, readBody(t, resp), body)
+	assert.Equal(t, srv.hits.Load(), int32(3))
+	assert.Assert(t, is.Len(ev.List(), 2))
+	assert.Assert(t, errors.Is(ev.List()[0].Err, io.ErrUnexpectedEOF), "%v", ev.List()[0].Err)
+
+	plain := newServer(t, truncateBody(body), answer(body))
+	resp, err = get(t, retry.NewTransport(plain.Client().Transport, newClock().Option()), plain.URL+"/v2/app/manifests/latest")
+	assert.NilError(t, err)
+	_, err = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Assert(t, errors.Is(err, io.ErrUnexpectedEOF), "%v", err)
+}
+
+// TestBufferedReadsGiveUp: a body that is truncated every time ends in an
+// *Error naming the attempts and the truncation.
+func TestBufferedReadsGiveUp(t *testing.T) {
+	srv := newServer(t, truncateBody("0123456789"))
+	rt := retry.NewTransport(srv.Client().Transport, newClock().Option(), retry.WithMaxAttempts(3), retry.WithBufferedReads(1<<20))
+	_, err := get(t, rt, srv.URL+"/v2/app/tags/list")
+	var re *retry.Error
+	assert.Assert(t, errors.As(err, &re), "%v", err)
+	assert.Equal(t, re.Attempts, 3)
+	assert.Check(t, is.ErrorContains(err, "reading the response body: unexpected EOF"))
+	assert.Equal(t, srv.hits.Load(), int32(3))
+}
+
+// TestAttemptTimeoutCoversBufferedBody: with WithBufferedReads the attempt
+// deadline covers the body, so a body that stalls is retried.
+func TestAttemptTimeoutCoversBufferedBody(t *testing.T) {
+	const timeout = 50 * time.Millisecond
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	srv := newServer(t,
+		func(w http.ResponseWriter, r *http.Request) { // headers, then the body stalls
+			w.Header().Set("Content-Length", "9")
+			w.WriteHeader(200)
+			io.WriteString(w, "slow ")
+			w.(http.Flusher).Flush()
+			select {
+			case <-r.Context().Done():
+			case <-release:
+			}
+		},
+		answer("fast body"),
+	)
+	var ev events
+	rt := retry.NewTransport(srv.Client().Transport, newClock().Option(), retry.WithObserver(ev.Observe),
+		retry.WithAttemptTimeout(timeout), retry.WithBufferedReads(1<<20))
+	resp, err := get(t, rt, srv.URL+"/v2/app/manifests/latest")
+	assert.NilError(t, err)
+	assert.Equal(t, readBody(t, resp), "fast body")
+	assert.Equal(t, srv.hits.Load(), int32(2))
+	assert.Assert(t, is.Len(ev.List(), 1))
+	assert.Assert(t, errors.Is(ev.List()[0].Err, retry.ErrAttemptTimeout), "%v", ev.List()[0].Err)
+}
+
+// TestBufferedReadsLargeBodyStreams: a body above the limit is passed on
+// whole, the part read first included.
+func TestBufferedReadsLargeBodyStreams(t *testing.T) {
+	big := strings.Repeat("x", 5000)
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, big[:2000])
+		w.(http.Flusher).Flush() // chunked: the length is not announced
+		io.WriteString(w, big[2000:])
+	})
+	rt := retry.NewTransport(srv.Client().Transport, retry.WithBufferedReads(1000))
+	resp, err := get(t, rt, srv.URL+"/v2/app/blobs/sha256:1")
+	assert.NilError(t, err)
+	assert.Equal(t, readBody(t, resp), big)
+}
