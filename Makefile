@@ -44,6 +44,7 @@ bench: build testdeps
 	DOCKER_WERF_BIN_DIR=$(BIN) go test -run '^$$' -bench . -skip '^BenchmarkRegistryAPIDelete$$' -benchtime 200x ./e2e/ ./internal/...
 	DOCKER_WERF_BIN_DIR=$(BIN) go test -run '^$$' -bench '^BenchmarkRegistryAPIDelete$$' -benchtime 1x -timeout 60m ./e2e/
 	DOCKER_WERF_BIN_DIR=$(BIN) DOCKER_WERF_BENCH=1 go test -count=1 -run '^TestCleanupBench$$' -v -timeout 90m ./e2e/bench/
+	DOCKER_WERF_BIN_DIR=$(BIN) DOCKER_WERF_BENCH=1 go test -count=1 -run '^TestCleanupScale$$' -v -timeout 150m ./e2e/bench/
 
 lint: vet
 	@if GOBIN=$(TEST_CACHE)/bin go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.6.2 2>/dev/null; then \

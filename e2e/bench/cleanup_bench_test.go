@@ -75,6 +75,7 @@ type runInfo struct {
 	phases    []phase       // cleanup only
 	output    string        // for the log on failure
 	clientCPU time.Duration // user+system CPU of the client (its processes), -1 if unknown
+	peakRSS   int64         // the client's peak resident memory in bytes (cleanup only), 0 if unknown
 	// registryCPU is the registry's CPU time during the timed part, -1 if
 	// unknown; set by scene.timed.
 	registryCPU time.Duration
@@ -264,11 +265,11 @@ func newScene(t *testing.T, version string, ds *dataset, tools benchTools) *scen
 	if err != nil {
 		t.Fatalf("listing the seeded tags: %v", err)
 	}
-	if len(tags) != oldCount+keepCount {
-		t.Fatalf("seeded %d tags, the registry lists %d", oldCount+keepCount, len(tags))
+	if len(tags) != len(ds.oldTags)+len(ds.keepTags) {
+		t.Fatalf("seeded %d tags, the registry lists %d", len(ds.oldTags)+len(ds.keepTags), len(tags))
 	}
 	// Spot-check that the registry serves what was written.
-	for _, i := range []int{0, oldCount - 1} {
+	for _, i := range []int{0, len(ds.oldTags) - 1} {
 		for _, p := range [][2]string{{ds.oldTags[i], ds.oldDigests[i]}, {ds.keepTags[i], ds.keepDigests[i]}} {
 			got, err := s.api.resolve(t.Context(), p[0])
 			if err != nil || got != p[1] {
@@ -327,7 +328,7 @@ func (s *scene) verify(ctx context.Context, n int) error {
 			lost = append(lost, tg)
 		}
 	}
-	want := oldCount + keepCount - n
+	want := len(s.ds.oldTags) + len(s.ds.keepTags) - n
 	if len(leftover) == 0 && len(lost) == 0 && len(tags) == want {
 		return nil
 	}
@@ -443,6 +444,18 @@ func childCPU(cmd *exec.Cmd) time.Duration {
 	return cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 }
 
+// peakRSS is the peak resident memory of a finished command (Linux reports
+// ru_maxrss in KiB), 0 if unknown.
+func peakRSS(cmd *exec.Cmd) int64 {
+	if cmd.ProcessState == nil {
+		return 0
+	}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		return ru.Maxrss << 10
+	}
+	return 0
+}
+
 func cpuText(d time.Duration) string {
 	if d < 0 {
 		return "?"
@@ -486,7 +499,7 @@ func runCleanup(deleteManifests, warmCache bool) func(t *testing.T, s *scene, n 
 			stamps.start = time.Now()
 			err = cmd.Run()
 			return runInfo{elapsed: time.Since(stamps.start), phases: stamps.phases(),
-				output: stamps.text() + "\n" + tail(stdout.String(), 5), clientCPU: childCPU(cmd)}
+				output: stamps.text() + "\n" + tail(stdout.String(), 5), clientCPU: childCPU(cmd), peakRSS: peakRSS(cmd)}
 		})
 		if err != nil {
 			t.Errorf("cleanup failed: %v\nstderr:\n%s\nstdout tail:\n%s", err, tail(stamps.text(), 30), tail(stdout.String(), 30))

@@ -64,7 +64,7 @@ var (
 )
 
 func benchDataset() *dataset {
-	datasetOnce.Do(func() { theDataset = buildDataset() })
+	datasetOnce.Do(func() { theDataset = buildDataset(oldCount, keepCount) })
 	return theDataset
 }
 
@@ -73,7 +73,9 @@ func digestOf(b []byte) string {
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
-func buildDataset() *dataset {
+// buildDataset makes old tags old-NNNN and keep tags keep-NNNN (at least
+// four digits).
+func buildDataset(old, keep int) *dataset {
 	d := &dataset{}
 	const v2 = "docker/registry/v2"
 	repoDir := path.Join(v2, "repositories", benchRepo)
@@ -124,12 +126,12 @@ func buildDataset() *dataset {
 		link(path.Join(repoDir, "_manifests/tags", tag, "index/sha256", hexOf(mDigest), "link"), mDigest)
 		return mDigest
 	}
-	for i := range oldCount {
+	for i := range old {
 		tag := fmt.Sprintf("old-%04d", i)
 		d.oldTags = append(d.oldTags, tag)
 		d.oldDigests = append(d.oldDigests, image(tag))
 	}
-	for i := range keepCount {
+	for i := range keep {
 		tag := fmt.Sprintf("keep-%04d", i)
 		d.keepTags = append(d.keepTags, tag)
 		d.keepDigests = append(d.keepDigests, image(tag))
