@@ -141,3 +141,27 @@ func TestCIEnvFailureOutput(t *testing.T) {
 		})
 	}
 }
+
+// TestCIEnvREADMEForms: the README gives the forms this file runs, and every
+// eval of ci-env at the start of a job in its CI table stops the job when
+// the plugin does not run.
+func TestCIEnvREADMEForms(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(harness.ModuleRoot(t), "README.md"))
+	assert.NilError(t, err)
+	readme := strings.ReplaceAll(string(data), `\|`, "|")
+	for _, f := range ciEnvJobForms {
+		if f.shell != "sh" && f.shell != "fish" {
+			continue // the README gives one form for every POSIX shell
+		}
+		form := strings.ReplaceAll(f.load, " ARGS", "")
+		assert.Check(t, is.Contains(readme, "| `"+form+"` |"), "the README's %s row", f.shell)
+	}
+	start := strings.Index(readme, "| CI system | at the start of the job |")
+	assert.Assert(t, start >= 0)
+	for _, row := range strings.Split(readme[start:strings.Index(readme[start:], "\n\n")+start], "\n")[2:] {
+		cells := strings.Split(row, "` |")
+		if strings.Contains(cells[0], `eval "$(docker werf ci-env`) {
+			assert.Check(t, is.Contains(cells[0], `|| echo exit 1)"`), "row %q", row)
+		}
+	}
+}
