@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -22,6 +23,7 @@ import (
 // the names and variables are werf's.
 type kubeOptions struct {
 	config        string
+	configBase64  string
 	context       string
 	namespaceOnly bool
 	without       bool
@@ -31,6 +33,9 @@ func addKubeFlags(fs *pflag.FlagSet, o *kubeOptions) {
 	fs.StringVar(&o.config, "kube-config", "",
 		"Kubernetes config file to read, alone (default: the files in KUBECONFIG, else ~/.kube/config; also WERF_KUBECONFIG)")
 	flagenv.Bind(fs, "kube-config", "WERF_KUBE_CONFIG")
+	fs.StringVar(&o.configBase64, "kube-config-base64", "",
+		"Kubernetes config itself, base64-encoded, instead of a file (also WERF_KUBECONFIG_BASE64, KUBECONFIG_BASE64; prefer a variable)")
+	flagenv.Bind(fs, "kube-config-base64", "WERF_KUBE_CONFIG_BASE64")
 	fs.StringVar(&o.context, "kube-context", "", "Scan only this context of the Kubernetes config (default: every context)")
 	flagenv.Bind(fs, "kube-context", "WERF_KUBE_CONTEXT")
 	fs.BoolVar(&o.namespaceOnly, "scan-context-namespace-only", false,
@@ -50,6 +55,13 @@ func scanKube(ctx context.Context, o kubeOptions, repo string, stderr io.Writer)
 	}
 	opts := kubescan.Options{KubeConfig: cmp.Or(o.config, os.Getenv("WERF_KUBECONFIG")), Context: o.context,
 		ContextNamespaceOnly: o.namespaceOnly, UserAgent: "docker-werf/" + version.Version}
+	if b64 := cmp.Or(o.configBase64, os.Getenv("WERF_KUBECONFIG_BASE64"), os.Getenv("KUBECONFIG_BASE64")); b64 != "" && o.config == "" {
+		data, err := base64.StdEncoding.DecodeString(strings.TrimSpace(b64))
+		if err != nil {
+			return cleanup.InUse{}, errors.New("invalid --kube-config-base64 (WERF_KUBE_CONFIG_BASE64): expected a kubeconfig in standard base64")
+		}
+		opts.KubeConfigData = data
+	}
 	clusters, err := kubescan.Clusters(opts)
 	if errors.Is(err, kubescan.ErrNoClusters) {
 		fmt.Fprintf(stderr, "Warning: %v and no in-cluster service account: tags that Kubernetes runs are not protected "+

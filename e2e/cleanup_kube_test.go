@@ -2,8 +2,10 @@ package e2e
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -219,6 +221,21 @@ func TestCleanupKeepsWhatKubernetesRuns(t *testing.T) {
 		// --kube-context scans that context alone.
 		res = s.cleanup(env, "--dry-run", "--kube-context", "jobs-ctx")
 		s.assertInUse(t, res, ctxOf, jobTags...)
+	})
+
+	t.Run("a kubeconfig in base64, as CI variables carry it", func(t *testing.T) {
+		env := s.env(t)
+		kc := harness.WriteKubeConfig(t, filepath.Join(env.Root, "b64.yaml"), k.Context("ci", harness.KubeAdmin, "jobs"))
+		data, err := os.ReadFile(kc)
+		assert.NilError(t, err)
+		b64 := base64.StdEncoding.EncodeToString(data)
+		s.h.Secret(b64)
+		assert.NilError(t, os.Remove(kc))
+		res := s.cleanup(env.Set("KUBECONFIG_BASE64", b64), "--dry-run", "--scan-context-namespace-only")
+		s.assertInUse(t, res, same("ci"), jobTags...)
+
+		res = s.cleanup(env.Set("KUBECONFIG_BASE64", "").Set("WERF_KUBE_CONFIG_BASE64", "not base64!"), "--dry-run")
+		res.Assert(t, icmd.Expected{ExitCode: 1, Err: "invalid --kube-config-base64 (WERF_KUBE_CONFIG_BASE64)"})
 	})
 
 	t.Run("~/.kube/config is read by default", func(t *testing.T) {

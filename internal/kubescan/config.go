@@ -20,6 +20,7 @@ import (
 
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 )
 
 // Options say which clusters to scan and how.
@@ -28,6 +29,9 @@ type Options struct {
 	// --kubeconfig). Otherwise the files in KUBECONFIG are merged, or
 	// ~/.kube/config is read.
 	KubeConfig string
+	// KubeConfigData, when set, is the kubeconfig itself (werf's
+	// --kube-config-base64, decoded) and no file is read.
+	KubeConfigData []byte
 	// Context, when set, is the only context scanned; otherwise every
 	// context of the kubeconfig is.
 	Context string
@@ -78,9 +82,16 @@ var ErrNoClusters = errors.New("no Kubernetes cluster is configured")
 func Clusters(opts Options) ([]Cluster, error) {
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	rules.ExplicitPath = opts.KubeConfig
-	raw, err := rules.Load()
+	var raw *clientcmdapi.Config
+	var err error
+	if opts.KubeConfigData != nil {
+		rules.ExplicitPath = "(the kubeconfig given in base64)"
+		raw, err = clientcmd.Load(opts.KubeConfigData)
+	} else {
+		raw, err = rules.Load()
+	}
 	if err != nil {
-		return nil, fmt.Errorf("reading kubeconfig: %w", err)
+		return nil, fmt.Errorf("reading kubeconfig %s: %w", describeFiles(rules), err)
 	}
 	if len(raw.Contexts) == 0 {
 		c, ok, err := inCluster(opts)
