@@ -61,6 +61,7 @@ var vendors = map[string]vendor{
 	"acr":       {file: "acr.json", swagger: true, fix: fixACR, normalize: normalizeACR},
 	"dockerhub": {file: "dockerhub.json", fix: fixDockerHub, undescribed: dockerHubUndescribed},
 	"github":    {file: "github.json", fix: fixGitHub},
+	"gitlab":    {file: "gitlab.json", swagger: true},
 	"harbor":    {file: "harbor.json", swagger: true, fix: fixHarbor},
 }
 
@@ -80,7 +81,7 @@ var (
 )
 
 // Load returns the embedded description of vendor ("acr", "dockerhub",
-// "github", "harbor"). A Spec is safe for concurrent use.
+// "github", "gitlab", "harbor"). A Spec is safe for concurrent use.
 func Load(vendorName string) (*Spec, error) {
 	cacheMu.Lock()
 	defer cacheMu.Unlock()

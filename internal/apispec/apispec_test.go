@@ -49,8 +49,8 @@ func TestLoadEveryVendor(t *testing.T) {
 			assert.Assert(t, len(s.Operations()) > 0)
 		})
 	}
-	_, err := Load("gitlab")
-	assert.ErrorContains(t, err, `no description of "gitlab"`)
+	_, err := Load("quay")
+	assert.ErrorContains(t, err, `no description of "quay"`)
 }
 
 type exchange struct {

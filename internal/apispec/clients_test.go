@@ -12,7 +12,7 @@ import (
 )
 
 // clientRequests are the requests the native clients send (read from
-// internal/{acr,dockerhub,ghcr,harbor}), each checked against its vendor's
+// internal/{acr,dockerhub,ghcr,gitlabapi,harbor}), each checked against its vendor's
 // description. The backends' own fakes check the same through Middleware;
 // this table shows in one place that every operation a client names exists.
 var clientRequests = []struct {
@@ -49,6 +49,15 @@ var clientRequests = []struct {
 		header: map[string]string{"Authorization": "Bearer t"}},
 	{vendor: "dockerhub", method: "DELETE", target: "/v2/repositories/ns/app/tags/v1/",
 		header: map[string]string{"Authorization": "Bearer t"}},
+
+	// gitlabapi: the project's registry repositories, their tags, one tag, delete, the protection rules.
+	{vendor: "gitlab", method: "GET", target: "/api/v4/projects/group%2Fproject/registry/repositories?tags=false&per_page=100",
+		header: map[string]string{"PRIVATE-TOKEN": "t"}},
+	{vendor: "gitlab", method: "GET", target: "/api/v4/projects/42/registry/repositories/7/tags?per_page=100&page=2",
+		header: map[string]string{"JOB-TOKEN": "t"}},
+	{vendor: "gitlab", method: "GET", target: "/api/v4/projects/42/registry/repositories/7/tags/v1"},
+	{vendor: "gitlab", method: "DELETE", target: "/api/v4/projects/42/registry/repositories/7/tags/v1"},
+	{vendor: "gitlab", method: "GET", target: "/api/v4/projects/42/registry/protection/tag/rules"},
 
 	// acr: token exchange, tags (paged by last=), one tag, a manifest, untag, delete.
 	{vendor: "acr", method: "POST", target: "/oauth2/exchange",
