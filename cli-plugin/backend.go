@@ -10,8 +10,8 @@ import (
 	"github.com/docker-werf/docker-werf/internal/creds"
 	"github.com/docker-werf/docker-werf/internal/dockerhub"
 	"github.com/docker-werf/docker-werf/internal/ecr"
-	"github.com/docker-werf/docker-werf/internal/ghcr"
-	"github.com/docker-werf/docker-werf/internal/gitlabapi"
+	"github.com/docker-werf/docker-werf/internal/github"
+	"github.com/docker-werf/docker-werf/internal/gitlab"
 	"github.com/docker-werf/docker-werf/internal/harbor"
 	"github.com/docker-werf/docker-werf/internal/quay"
 	"github.com/docker-werf/docker-werf/internal/registry"
@@ -36,10 +36,72 @@ func openBackend(dockerCLI command.Cli, repo registry.Repository, conn connectio
 	return backend{Registry: c, cannotUntag: !d.UntagSafe, untagDeletesImage: d.UntagDeletesImage}, err
 }
 
+// nativeBackend opens a registry's own API client. api is the Docker
+// Registry API client, which also reads image configs for the native
+// clients, whose APIs do not show labels. ok false means the kind's native
+// API is not used this time, and the Docker Registry API client serves.
+type nativeBackend func(repo registry.Repository, native nativeCredentials, api *registryapi.Client) (reg cleanup.Registry, ok bool, err error)
+
+// nativeBackends is the one table of native API clients, by registry kind;
+// a kind not in it is served by the Docker Registry API.
+var nativeBackends = map[registry.Kind]nativeBackend{
+	registry.DockerHub: func(repo registry.Repository, n nativeCredentials, api *registryapi.Client) (cleanup.Registry, bool, error) {
+		c, err := dockerhub.New(repo, dockerhub.Credentials{Token: n.get(registry.CredDockerHubToken),
+			Username: n.get(registry.CredDockerHubUsername), Password: n.get(registry.CredDockerHubPassword)},
+			dockerhub.WithRegistryAPI(api), dockerhub.WithUserAgent(remote.UserAgent()))
+		return c, true, err
+	},
+	registry.GitHub: func(repo registry.Repository, n nativeCredentials, api *registryapi.Client) (cleanup.Registry, bool, error) {
+		c, err := github.New(repo, github.Credentials{Token: n.get(registry.CredGitHubToken)},
+			github.WithRegistryAPI(api), github.WithUserAgent(remote.UserAgent()))
+		return c, true, err
+	},
+	registry.GitLab: func(repo registry.Repository, n nativeCredentials, api *registryapi.Client) (cleanup.Registry, bool, error) {
+		if !hasGitLabToken(n, repo.Host) {
+			// Without an API token the registry API still untags (GitLab
+			// 16.4+ deletes by tag; older ones by the overwrite).
+			return nil, false, nil
+		}
+		c, err := gitlab.New(repo, gitlab.Credentials{Token: n.get(registry.CredGitLabToken)},
+			gitlab.WithRegistryAPI(api), gitlab.WithCIEnv(os.Getenv), gitlab.WithUserAgent(remote.UserAgent()))
+		return c, true, err
+	},
+	registry.Harbor: func(repo registry.Repository, n nativeCredentials, _ *registryapi.Client) (cleanup.Registry, bool, error) {
+		c, err := harbor.New(repo, harbor.Credentials{Username: n.get(registry.CredHarborUsername),
+			Password: n.get(registry.CredHarborPassword)}, harbor.WithUserAgent(remote.UserAgent()))
+		return c, true, err
+	},
+	registry.ACR: func(repo registry.Repository, n nativeCredentials, _ *registryapi.Client) (cleanup.Registry, bool, error) {
+		// ACR reads image configs with its own credentials: the docker
+		// config may have no ACR login.
+		c, err := acr.New(repo, acr.Credentials{Username: n.get(registry.CredACRUsername),
+			Password: n.get(registry.CredACRPassword), Token: n.get(registry.CredACRToken)},
+			acr.WithUserAgent(remote.UserAgent()))
+		return c, true, err
+	},
+	registry.ECR: func(repo registry.Repository, _ nativeCredentials, _ *registryapi.Client) (cleanup.Registry, bool, error) {
+		// The AWS default credential chain; image configs are read with a
+		// GetAuthorizationToken login.
+		c, err := ecr.New(repo, ecr.Credentials{})
+		return c, true, err
+	},
+	registry.Selectel: func(repo registry.Repository, n nativeCredentials, api *registryapi.Client) (cleanup.Registry, bool, error) {
+		c, err := selectel.New(repo, selectel.Credentials{Username: n.get(registry.CredSelectelUsername),
+			Password: n.get(registry.CredSelectelPassword), Account: n.get(registry.CredSelectelAccount),
+			VPC: n.get(registry.CredSelectelVPC), VPCID: n.get(registry.CredSelectelVPCID)},
+			selectel.WithRegistryAPI(api), selectel.WithUserAgent(remote.UserAgent()))
+		return c, true, err
+	},
+	registry.Quay: func(repo registry.Repository, n nativeCredentials, api *registryapi.Client) (cleanup.Registry, bool, error) {
+		c, err := quay.New(repo, quay.Credentials{Token: n.get(registry.CredQuayToken)},
+			quay.WithRegistryAPI(api), quay.WithUserAgent(remote.UserAgent()))
+		return c, true, err
+	},
+}
+
 // openClient picks the client for the registry's kind: its native API
 // where the Docker Registry API cannot delete one tag (or at all), the
-// Docker Registry API elsewhere. The Docker Registry API client also reads
-// image configs for the native clients, whose APIs do not show labels.
+// Docker Registry API elsewhere.
 func openClient(dockerCLI command.Cli, repo registry.Repository, conn connectionOptions, native nativeCredentials) (cleanup.Registry, error) {
 	api, err := registryapi.New(repo.Name(), cleanupKeychain(dockerCLI, repo.Host, conn),
 		registryapi.WithUserAgent(remote.UserAgent()), registryapi.WithInsecure(conn.insecure),
@@ -47,62 +109,25 @@ func openClient(dockerCLI command.Cli, repo registry.Repository, conn connection
 	if err != nil {
 		return nil, err
 	}
-	switch repo.Kind {
-	case registry.DockerHub:
-		c, err := dockerhub.New(repo, dockerhub.Credentials{
-			Token: native.get("repo-docker-hub-token"), Username: native.get("repo-docker-hub-username"),
-			Password: native.get("repo-docker-hub-password"),
-		}, dockerhub.WithRegistryAPI(api), dockerhub.WithUserAgent(remote.UserAgent()))
-		return c, err
-	case registry.GitHub:
-		c, err := ghcr.New(repo, ghcr.Credentials{Token: native.get("repo-github-token")},
-			ghcr.WithRegistryAPI(api), ghcr.WithUserAgent(remote.UserAgent()))
-		return c, err
-	case registry.GitLab:
-		if !hasGitLabToken(native, repo.Host) {
-			// Without an API token the registry API still untags (GitLab
-			// 16.4+ deletes by tag; older ones by the overwrite).
-			break
+	if open := nativeBackends[repo.Kind]; open != nil {
+		c, ok, err := open(repo, native, api)
+		if err != nil {
+			return nil, err
 		}
-		c, err := gitlabapi.New(repo, gitlabapi.Credentials{Token: native.get("repo-gitlab-token")},
-			gitlabapi.WithRegistryAPI(api), gitlabapi.WithCIEnv(os.Getenv), gitlabapi.WithUserAgent(remote.UserAgent()))
-		return c, err
-	case registry.Harbor:
-		c, err := harbor.New(repo, harbor.Credentials{Username: native.get("repo-harbor-username"),
-			Password: native.get("repo-harbor-password")}, harbor.WithUserAgent(remote.UserAgent()))
-		return c, err
-	case registry.ACR:
-		// ACR reads image configs with its own credentials: the docker
-		// config may have no ACR login.
-		c, err := acr.New(repo, acr.Credentials{Username: native.get("repo-acr-username"),
-			Password: native.get("repo-acr-password"), Token: native.get("repo-acr-token")}, acr.WithUserAgent(remote.UserAgent()))
-		return c, err
-	case registry.ECR:
-		// The AWS default credential chain; image configs are read with a
-		// GetAuthorizationToken login.
-		c, err := ecr.New(repo, ecr.Credentials{})
-		return c, err
-	case registry.Selectel:
-		c, err := selectel.New(repo, selectel.Credentials{Username: native.get("repo-selectel-username"),
-			Password: native.get("repo-selectel-password"), Account: native.get("repo-selectel-account"),
-			VPC: native.get("repo-selectel-vpc"), VPCID: native.get("repo-selectel-vpc-id")},
-			selectel.WithRegistryAPI(api), selectel.WithUserAgent(remote.UserAgent()))
-		return c, err
-	case registry.Quay:
-		c, err := quay.New(repo, quay.Credentials{Token: native.get("repo-quay-token")},
-			quay.WithRegistryAPI(api), quay.WithUserAgent(remote.UserAgent()))
-		return c, err
+		if ok {
+			return c, nil
+		}
 	}
 	return api, nil
 }
 
 // hasGitLabToken says whether cleanup uses the GitLab API: with
 // --repo-gitlab-token, or with the job's CI_JOB_TOKEN for a repository on
-// the job's own CI_REGISTRY (gitlabapi takes it from the environment then),
+// the job's own CI_REGISTRY (gitlab takes it from the environment then),
 // unless WERF_IMAGES_CLEANUP_PASSWORD asks for werf's way: the registry API
 // as werf-cleanup.
 func hasGitLabToken(native nativeCredentials, host string) bool {
-	if native.get("repo-gitlab-token") != "" {
+	if native.get(registry.CredGitLabToken) != "" {
 		return true
 	}
 	if os.Getenv(creds.EnvCleanupPassword) != "" {

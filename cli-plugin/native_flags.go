@@ -1,8 +1,6 @@
 package main
 
 import (
-	"strings"
-
 	"github.com/spf13/pflag"
 
 	"github.com/docker-werf/docker-werf/internal/flagenv"
@@ -10,28 +8,29 @@ import (
 )
 
 // nativeCredentials are the --repo-* credential flags of every registry's
-// own API, by flag name without dashes ("repo-quay-token").
-type nativeCredentials map[string]*string
+// own API, by the registry spec's key.
+type nativeCredentials map[registry.CredentialKey]*string
 
 // addNativeCredentialFlags registers werf's --repo-* credential flags, each
-// with its WERF_REPO_* variable, from the registry-type module's data.
+// with its WERF_REPO_* variable, from the registry specs.
 func addNativeCredentialFlags(fs *pflag.FlagSet) nativeCredentials {
 	creds := nativeCredentials{}
 	for _, kind := range registry.Kinds() {
 		for _, c := range registry.SpecFor(kind).Credentials {
-			name, ok := strings.CutPrefix(c.Flag, "--")
-			if !ok || !strings.HasPrefix(name, "repo-") || creds[name] != nil {
+			if c.Key == "" || creds[c.Key] != nil {
 				continue
 			}
-			creds[name] = fs.String(name, "", c.Description)
+			name := c.Flag[len("--"):]
+			creds[c.Key] = fs.String(name, "", c.Description)
 			flagenv.Bind(fs, name, c.Env)
 		}
 	}
 	return creds
 }
 
-func (n nativeCredentials) get(name string) string {
-	if p := n[name]; p != nil {
+// get returns the credential's value, "" when it is not set.
+func (n nativeCredentials) get(k registry.CredentialKey) string {
+	if p := n[k]; p != nil {
 		return *p
 	}
 	return ""

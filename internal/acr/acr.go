@@ -218,21 +218,11 @@ type Client struct {
 	listedAt time.Time
 }
 
-// credential returns the spec of the ACR credential whose flag ends in
-// suffix, so that messages use the names the CLI registers.
-func credential(suffix, fallbackFlag, fallbackEnv string) registry.Credential {
-	for _, c := range registry.SpecFor(registry.ACR).Credentials {
-		if strings.HasSuffix(c.Flag, suffix) {
-			return c
-		}
-	}
-	return registry.Credential{Flag: fallbackFlag, Env: fallbackEnv}
-}
-
+// The credentials as the registry spec names them.
 var (
-	credUsername = credential("-username", "--repo-acr-username", "WERF_REPO_ACR_USERNAME")
-	credPassword = credential("-password", "--repo-acr-password", "WERF_REPO_ACR_PASSWORD")
-	credToken    = credential("-token", "--repo-acr-token", "WERF_REPO_ACR_TOKEN")
+	credUsername = registry.CredentialFor(registry.CredACRUsername)
+	credPassword = registry.CredentialFor(registry.CredACRPassword)
+	credToken    = registry.CredentialFor(registry.CredACRToken)
 )
 
 // names renders credentials as "--flag (ENV)".

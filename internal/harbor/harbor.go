@@ -178,20 +178,10 @@ type Client struct {
 	artifacts   map[string]*artifactJSON // digest -> the artifact in the last listing
 }
 
-// credential returns the spec of the Harbor credential whose flag ends in
-// suffix, so that messages use the names the CLI registers.
-func credential(suffix, fallbackFlag, fallbackEnv string) registry.Credential {
-	for _, c := range registry.SpecFor(registry.Harbor).Credentials {
-		if strings.HasSuffix(c.Flag, suffix) {
-			return c
-		}
-	}
-	return registry.Credential{Flag: fallbackFlag, Env: fallbackEnv}
-}
-
+// The credentials as the registry spec names them.
 var (
-	credUsername = credential("-username", "--repo-harbor-username", "WERF_REPO_HARBOR_USERNAME")
-	credPassword = credential("-password", "--repo-harbor-password", "WERF_REPO_HARBOR_PASSWORD")
+	credUsername = registry.CredentialFor(registry.CredHarborUsername)
+	credPassword = registry.CredentialFor(registry.CredHarborPassword)
 )
 
 // names renders credentials as "--flag (ENV)".

@@ -226,15 +226,8 @@ func New(repo registry.Repository, creds Credentials, opts ...Option) (*Client, 
 func (c *Client) Repository() string { return c.name }
 
 // credential names the Quay token as "--flag (VARIABLE)", from the registry
-// support table.
-func credential() string {
-	for _, cr := range registry.SpecFor(registry.Quay).Credentials {
-		if cr.Flag == "--repo-quay-token" {
-			return cr.Flag + " (" + cr.Env + ")"
-		}
-	}
-	return "--repo-quay-token"
-}
+// spec.
+func credential() string { return registry.CredentialName(registry.CredQuayToken) }
 
 // repoPath returns /api/v1/repository/<ns>/<repo> + suffix, each path
 // segment escaped.

@@ -32,8 +32,10 @@ type Deletion struct {
 
 // Credential is one credential a deletion method uses. Flag and Env are
 // werf-compatible names (Env is a single variable name or empty); Secret
-// marks values that must never be printed.
+// marks values that must never be printed. Key names a --repo-* credential
+// in code (empty for the others).
 type Credential struct {
+	Key         CredentialKey
 	Name        string
 	Flag        string
 	Env         string
@@ -68,10 +70,82 @@ func SpecFor(k Kind) Spec {
 	return s
 }
 
-// flagCredential builds a credential with werf's naming: --repo-<name> and
+// CredentialKey names one --repo-* credential of a native API: the flag
+// without "--repo-". Code names credentials by these constants, so that a
+// typo does not compile instead of reading as "".
+type CredentialKey string
+
+// The native APIs' credentials.
+const (
+	CredDockerHubToken    CredentialKey = "docker-hub-token"
+	CredDockerHubUsername CredentialKey = "docker-hub-username"
+	CredDockerHubPassword CredentialKey = "docker-hub-password"
+	CredACRUsername       CredentialKey = "acr-username"
+	CredACRPassword       CredentialKey = "acr-password"
+	CredACRToken          CredentialKey = "acr-token"
+	CredGitHubToken       CredentialKey = "github-token"
+	CredGitLabToken       CredentialKey = "gitlab-token"
+	CredHarborUsername    CredentialKey = "harbor-username"
+	CredHarborPassword    CredentialKey = "harbor-password"
+	CredQuayToken         CredentialKey = "quay-token"
+	CredSelectelUsername  CredentialKey = "selectel-username"
+	CredSelectelPassword  CredentialKey = "selectel-password"
+	CredSelectelAccount   CredentialKey = "selectel-account"
+	CredSelectelVPC       CredentialKey = "selectel-vpc"
+	CredSelectelVPCID     CredentialKey = "selectel-vpc-id"
+)
+
+// CredentialKeys lists every CredentialKey, in flag order.
+func CredentialKeys() []CredentialKey {
+	return []CredentialKey{
+		CredDockerHubToken,
+		CredDockerHubUsername,
+		CredDockerHubPassword,
+		CredACRUsername,
+		CredACRPassword,
+		CredACRToken,
+		CredGitHubToken,
+		CredGitLabToken,
+		CredHarborUsername,
+		CredHarborPassword,
+		CredQuayToken,
+		CredSelectelUsername,
+		CredSelectelPassword,
+		CredSelectelAccount,
+		CredSelectelVPC,
+		CredSelectelVPCID,
+	}
+}
+
+// Flag is the credential's flag, "--repo-<key>".
+func (k CredentialKey) Flag() string { return "--repo-" + string(k) }
+
+// CredentialFor returns the spec's credential of k.
+func CredentialFor(k CredentialKey) Credential {
+	for _, kind := range Kinds() {
+		for _, c := range SpecFor(kind).Credentials {
+			if c.Key == k {
+				return c
+			}
+		}
+	}
+	return Credential{Key: k, Flag: k.Flag()}
+}
+
+// CredentialName is "--repo-<key> (WERF_REPO_<KEY>)", as errors name a
+// credential.
+func CredentialName(k CredentialKey) string {
+	c := CredentialFor(k)
+	if c.Env == "" {
+		return c.Flag
+	}
+	return c.Flag + " (" + c.Env + ")"
+}
+
+// flagCredential builds a credential with werf's naming: --repo-<key> and
 // WERF_REPO_<NAME>.
-func flagCredential(name, flag, env, description string, secret bool) Credential {
-	return Credential{Name: name, Flag: "--repo-" + flag, Env: "WERF_REPO_" + env, Description: description, Secret: secret}
+func flagCredential(name string, key CredentialKey, env, description string, secret bool) Credential {
+	return Credential{Key: key, Name: name, Flag: key.Flag(), Env: "WERF_REPO_" + env, Description: description, Secret: secret}
 }
 
 // dockerConfig is the registry login every kind can fall back to for the

@@ -129,3 +129,25 @@ func TestSpecForUnknown(t *testing.T) {
 	assert.Equal(t, s.Name, `unknown container registry "foo"`)
 	assert.Equal(t, s.Deletion.Method, "")
 }
+
+// TestCredentialKeys: every --repo-* credential of the specs has its key,
+// and every key names one credential.
+func TestCredentialKeys(t *testing.T) {
+	seen := map[CredentialKey]bool{}
+	for _, kind := range Kinds() {
+		for _, c := range SpecFor(kind).Credentials {
+			if !strings.HasPrefix(c.Flag, "--repo-") {
+				assert.Check(t, is.Equal(c.Key, CredentialKey("")), c.Flag)
+				continue
+			}
+			assert.Check(t, is.Equal(c.Key.Flag(), c.Flag))
+			seen[c.Key] = true
+		}
+	}
+	for _, k := range CredentialKeys() {
+		assert.Check(t, seen[k], "key %s names no credential", k)
+		delete(seen, k)
+	}
+	assert.Check(t, is.Len(seen, 0), "keys missing from CredentialKeys")
+	assert.Check(t, is.Equal(CredentialName(CredQuayToken), "--repo-quay-token (WERF_REPO_QUAY_TOKEN)"))
+}

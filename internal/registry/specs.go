@@ -26,11 +26,11 @@ var specs = sync.OnceValue(func() map[Kind]Spec {
 					"Docker Hub's registry API cannot delete tagged manifests.",
 			},
 			Credentials: []Credential{
-				flagCredential("Docker Hub token", "docker-hub-token", "DOCKER_HUB_TOKEN",
+				flagCredential("Docker Hub token", CredDockerHubToken, "DOCKER_HUB_TOKEN",
 					"Hub API token; when unset one is obtained with the username and password", true),
-				flagCredential("Docker Hub username", "docker-hub-username", "DOCKER_HUB_USERNAME",
+				flagCredential("Docker Hub username", CredDockerHubUsername, "DOCKER_HUB_USERNAME",
 					"Docker ID or organisation name", false),
-				flagCredential("Docker Hub password", "docker-hub-password", "DOCKER_HUB_PASSWORD",
+				flagCredential("Docker Hub password", CredDockerHubPassword, "DOCKER_HUB_PASSWORD",
 					"account password or an access token with the repo:admin scope", true),
 			},
 			Notes: "Only <namespace>/<repo> paths. Hub API tokens expire after 10 minutes. werf's docs say only the " +
@@ -73,11 +73,11 @@ var specs = sync.OnceValue(func() map[Kind]Spec {
 					"leaving other tags on the manifest; locked tags are refused.",
 			},
 			Credentials: []Credential{
-				flagCredential("ACR username", "acr-username", "ACR_USERNAME",
+				flagCredential("ACR username", CredACRUsername, "ACR_USERNAME",
 					"admin user, repository-scoped token name or service principal id", false),
-				flagCredential("ACR password", "acr-password", "ACR_PASSWORD",
+				flagCredential("ACR password", CredACRPassword, "ACR_PASSWORD",
 					"password of that user, token or service principal", true),
-				flagCredential("ACR token", "acr-token", "ACR_TOKEN",
+				flagCredential("ACR token", CredACRToken, "ACR_TOKEN",
 					"instead of username and password: an ACR refresh token, or a Microsoft Entra access token "+
 						"(az account get-access-token) to exchange for one", true),
 			},
@@ -109,7 +109,7 @@ var specs = sync.OnceValue(func() map[Kind]Spec {
 					"manifest with all its tags, so it is deleted only when every tag on it is to go.",
 			},
 			Credentials: []Credential{
-				flagCredential("GitHub token", "github-token", "GITHUB_TOKEN",
+				flagCredential("GitHub token", CredGitHubToken, "GITHUB_TOKEN",
 					"classic personal access token with read:packages and delete:packages; a workflow's GITHUB_TOKEN "+
 						"needs admin access to the package", true),
 			},
@@ -129,7 +129,7 @@ var specs = sync.OnceValue(func() map[Kind]Spec {
 					"(/v2/<name>/manifests/<tag>, GitLab 16.4+); other tags on the image survive.",
 			},
 			Credentials: []Credential{
-				flagCredential("GitLab token", "gitlab-token", "GITLAB_TOKEN",
+				flagCredential("GitLab token", CredGitLabToken, "GITLAB_TOKEN",
 					"project, group or personal access token with the api scope", true),
 				dockerConfig,
 			},
@@ -148,9 +148,9 @@ var specs = sync.OnceValue(func() map[Kind]Spec {
 					"immutable tags are refused.",
 			},
 			Credentials: []Credential{
-				flagCredential("Harbor username", "harbor-username", "HARBOR_USERNAME",
+				flagCredential("Harbor username", CredHarborUsername, "HARBOR_USERNAME",
 					`user or robot account ("robot$name")`, false),
-				flagCredential("Harbor password", "harbor-password", "HARBOR_PASSWORD",
+				flagCredential("Harbor password", CredHarborPassword, "HARBOR_PASSWORD",
 					"password or robot account secret", true),
 			},
 			Notes: "Harbor's registry API refuses tag DELETE (400 UNSUPPORTED) and a digest DELETE removes every tag. " +
@@ -166,7 +166,7 @@ var specs = sync.OnceValue(func() map[Kind]Spec {
 					"deleted tags stay restorable during the time-machine window.",
 			},
 			Credentials: []Credential{
-				flagCredential("Quay token", "quay-token", "QUAY_TOKEN",
+				flagCredential("Quay token", CredQuayToken, "QUAY_TOKEN",
 					"OAuth2 access token of an organisation application with the repo:write scope", true),
 			},
 			Notes: "Tags in the time machine answer TAG_EXPIRED on the registry API.",
@@ -205,11 +205,11 @@ var specs = sync.OnceValue(func() map[Kind]Spec {
 					"(DELETE https://cr.selcloud.ru/api/v1/registries/<id>/repositories/<repo>/<digest>), which removes every tag on the image.",
 			},
 			Credentials: []Credential{
-				flagCredential("Selectel username", "selectel-username", "SELECTEL_USERNAME", "service user name", false),
-				flagCredential("Selectel password", "selectel-password", "SELECTEL_PASSWORD", "service user password", true),
-				flagCredential("Selectel account", "selectel-account", "SELECTEL_ACCOUNT", "account (domain) id", false),
-				flagCredential("Selectel project", "selectel-vpc", "SELECTEL_VPC", "project (VPC) name", false),
-				flagCredential("Selectel project id", "selectel-vpc-id", "SELECTEL_VPC_ID",
+				flagCredential("Selectel username", CredSelectelUsername, "SELECTEL_USERNAME", "service user name", false),
+				flagCredential("Selectel password", CredSelectelPassword, "SELECTEL_PASSWORD", "service user password", true),
+				flagCredential("Selectel account", CredSelectelAccount, "SELECTEL_ACCOUNT", "account (domain) id", false),
+				flagCredential("Selectel project", CredSelectelVPC, "SELECTEL_VPC", "project (VPC) name", false),
+				flagCredential("Selectel project id", CredSelectelVPCID, "SELECTEL_VPC_ID",
 					"project (VPC) id, instead of the name", false),
 			},
 			Notes: "werf dropped its Selectel implementation in 2024 and treats Selectel as a plain registry; " +

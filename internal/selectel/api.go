@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/docker-werf/docker-werf/internal/apiclient"
+	"github.com/docker-werf/docker-werf/internal/registry"
 	"github.com/docker-werf/docker-werf/internal/registryapi"
 	"github.com/docker-werf/docker-werf/internal/retry"
 )
@@ -212,7 +213,7 @@ func (c *Client) registriesPage(ctx context.Context, op string, offset int) ([]c
 }
 
 func projectFlags() string {
-	return credentialName("selectel-vpc") + " / " + credentialName("selectel-vpc-id")
+	return registry.CredentialName(registry.CredSelectelVPC) + " / " + registry.CredentialName(registry.CredSelectelVPCID)
 }
 
 // do sends an authenticated CRaaS API request; a 401 renews the token and
@@ -332,8 +333,8 @@ func (c *Client) fetchToken(ctx context.Context) (string, time.Time, error) {
 		case http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound:
 			return "", time.Time{}, fmt.Errorf("selectel: %s %s: %w: the Selectel identity API refused the credentials "+
 				"(HTTP %d%s); check %s, %s, %s and %s", op, c.name, registryapi.ErrUnauthorized, resp.StatusCode, prefixed(msg),
-				credentialName("selectel-username"), credentialName("selectel-password"),
-				credentialName("selectel-account"), projectFlags())
+				registry.CredentialName(registry.CredSelectelUsername), registry.CredentialName(registry.CredSelectelPassword),
+				registry.CredentialName(registry.CredSelectelAccount), projectFlags())
 		}
 		return "", time.Time{}, fmt.Errorf("selectel: %s %s: the Selectel identity API answered HTTP %d%s",
 			op, c.name, resp.StatusCode, prefixed(msg))
@@ -385,15 +386,15 @@ func (c *Client) responseError(op string, write bool, resp *http.Response) error
 	switch resp.StatusCode {
 	case http.StatusUnauthorized:
 		return fmt.Errorf("%s%s: %w: Selectel refused a fresh token; check %s, %s, %s and %s", prefix, msg,
-			registryapi.ErrUnauthorized, credentialName("selectel-username"), credentialName("selectel-password"),
-			credentialName("selectel-account"), projectFlags())
+			registryapi.ErrUnauthorized, registry.CredentialName(registry.CredSelectelUsername), registry.CredentialName(registry.CredSelectelPassword),
+			registry.CredentialName(registry.CredSelectelAccount), projectFlags())
 	case http.StatusForbidden:
 		need := "read the Container Registry"
 		if write {
 			need = "delete images from the Container Registry"
 		}
 		return fmt.Errorf("%s%s: %w: the user of %s may not %s in this project", prefix, msg,
-			registryapi.ErrUnauthorized, credentialName("selectel-username"), need)
+			registryapi.ErrUnauthorized, registry.CredentialName(registry.CredSelectelUsername), need)
 	case http.StatusNotFound:
 		return fmt.Errorf("%s%s: %w", prefix, msg, registryapi.ErrNotFound)
 	}

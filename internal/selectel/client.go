@@ -181,14 +181,16 @@ func New(repo registry.Repository, creds Credentials, opts ...Option) (*Client, 
 	}
 	var missing []string
 	for _, m := range []struct {
-		value, flag string
-	}{{creds.Username, "selectel-username"}, {creds.Password, "selectel-password"}, {creds.Account, "selectel-account"}} {
+		value string
+		key   registry.CredentialKey
+	}{{creds.Username, registry.CredSelectelUsername}, {creds.Password, registry.CredSelectelPassword},
+		{creds.Account, registry.CredSelectelAccount}} {
 		if m.value == "" {
-			missing = append(missing, credentialName(m.flag))
+			missing = append(missing, registry.CredentialName(m.key))
 		}
 	}
 	if creds.VPC == "" && creds.VPCID == "" {
-		missing = append(missing, credentialName("selectel-vpc")+" or "+credentialName("selectel-vpc-id"))
+		missing = append(missing, registry.CredentialName(registry.CredSelectelVPC)+" or "+registry.CredentialName(registry.CredSelectelVPCID))
 	}
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("selectel: %s: %s not set", name, strings.Join(missing, ", "))
@@ -214,17 +216,6 @@ func New(repo registry.Repository, creds Credentials, opts ...Option) (*Client, 
 		c.regAPI = rc
 	}
 	return c, nil
-}
-
-// credentialName is "--repo-<flag> (WERF_REPO_<ENV>)" as the registry spec
-// names it.
-func credentialName(flag string) string {
-	for _, cr := range registry.SpecFor(registry.Selectel).Credentials {
-		if cr.Flag == "--repo-"+flag {
-			return cr.Flag + " (" + cr.Env + ")"
-		}
-	}
-	return "--repo-" + flag
 }
 
 // Repository returns host/path.

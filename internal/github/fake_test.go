@@ -1,4 +1,4 @@
-package ghcr
+package github
 
 import (
 	"context"

@@ -23,7 +23,7 @@
 // GitHub's rate-limit answers (403 or 429 with x-ratelimit-remaining: 0 and
 // x-ratelimit-reset, or with Retry-After) are waited out by the retrying
 // transport (internal/retry).
-package ghcr
+package github
 
 import (
 	"context"
@@ -221,7 +221,7 @@ func New(repo registry.Repository, creds Credentials, opts ...Option) (*Client, 
 	name := repo.Name()
 	owner, pkg, ok := strings.Cut(repo.Path, "/")
 	if !ok || owner == "" || pkg == "" {
-		return nil, fmt.Errorf("ghcr: %s: want <host>/<owner>/<package>: a GitHub container package lives under "+
+		return nil, fmt.Errorf("github: %s: want <host>/<owner>/<package>: a GitHub container package lives under "+
 			"a user or organisation", name)
 	}
 	c := &Client{
@@ -235,18 +235,18 @@ func New(repo registry.Repository, creds Credentials, opts ...Option) (*Client, 
 	}
 	for _, opt := range opts {
 		if err := opt(c); err != nil {
-			return nil, fmt.Errorf("ghcr: %s: %w", name, err)
+			return nil, fmt.Errorf("github: %s: %w", name, err)
 		}
 	}
 	if c.token == "" {
-		return nil, fmt.Errorf("ghcr: %s: %s is not set: cleanup deletes package versions through the GitHub API, "+
+		return nil, fmt.Errorf("github: %s: %s is not set: cleanup deletes package versions through the GitHub API, "+
 			"which needs a classic personal access token with the read:packages and delete:packages scopes "+
 			"(or a workflow's GITHUB_TOKEN with admin access to the package)", name, tokenCredential())
 	}
 	if c.base == nil {
 		base, err := defaultBaseURL(repo.Host)
 		if err != nil {
-			return nil, fmt.Errorf("ghcr: %s: %w", name, err)
+			return nil, fmt.Errorf("github: %s: %w", name, err)
 		}
 		c.base = base
 	}
@@ -300,11 +300,4 @@ func (c *Client) Repository() string { return c.name }
 func (c *Client) CannotUntag() bool { return true }
 
 // tokenCredential names the flag and variable of the token.
-func tokenCredential() string {
-	for _, cr := range registry.SpecFor(registry.GitHub).Credentials {
-		if cr.Env != "" {
-			return cr.Flag + " (" + cr.Env + ")"
-		}
-	}
-	return "--repo-github-token (WERF_REPO_GITHUB_TOKEN)"
-}
+func tokenCredential() string { return registry.CredentialName(registry.CredGitHubToken) }

@@ -1,4 +1,4 @@
-package ghcr
+package github
 
 import (
 	"context"
@@ -150,7 +150,7 @@ func (c *Client) list(ctx context.Context) (*snapshot, error) {
 	seen := map[string]bool{}
 	for page := 0; next != ""; page++ {
 		if seen[next] || page >= maxPages {
-			return nil, fmt.Errorf("ghcr: %s %s: pagination does not end (at %s)", op, c.name, next)
+			return nil, fmt.Errorf("github: %s %s: pagination does not end (at %s)", op, c.name, next)
 		}
 		seen[next] = true
 		var versions []*version
@@ -166,7 +166,7 @@ func (c *Client) list(ctx context.Context) (*snapshot, error) {
 		}
 		all = append(all, versions...)
 		if next, err = c.nextPage(resp, len(versions)); err != nil {
-			return nil, fmt.Errorf("ghcr: %s %s: %w", op, c.name, err)
+			return nil, fmt.Errorf("github: %s %s: %w", op, c.name, err)
 		}
 	}
 	s := newSnapshot(all)
@@ -236,7 +236,7 @@ func (c *Client) Resolve(ctx context.Context, tag string) (registryapi.Descripto
 	}
 	v := s.byTag[tag]
 	if v == nil {
-		return registryapi.Descriptor{}, fmt.Errorf("ghcr: resolve tag %s of %s: %w", tag, c.name, registryapi.ErrNotFound)
+		return registryapi.Descriptor{}, fmt.Errorf("github: resolve tag %s of %s: %w", tag, c.name, registryapi.ErrNotFound)
 	}
 	return registryapi.Descriptor{Digest: v.Name}, nil
 }
@@ -249,7 +249,7 @@ func (c *Client) Inspect(ctx context.Context, d registryapi.Descriptor) (registr
 	if c.regAPI != nil {
 		var err error
 		if img, err = c.regAPI.Inspect(ctx, d); err != nil {
-			return registryapi.Image{}, fmt.Errorf("ghcr: inspect %s in %s: %w", d.Digest, c.name, err)
+			return registryapi.Image{}, fmt.Errorf("github: inspect %s in %s: %w", d.Digest, c.name, err)
 		}
 	}
 	s, err := c.current(ctx)
@@ -265,7 +265,7 @@ func (c *Client) Inspect(ctx context.Context, d registryapi.Descriptor) (registr
 // Untag cannot be done on GitHub Packages: it returns an error wrapping
 // ErrCannotUntag and sends nothing.
 func (c *Client) Untag(_ context.Context, tag, _ string) error {
-	return fmt.Errorf("ghcr: untag %s of %s: %w", tag, c.name, ErrCannotUntag)
+	return fmt.Errorf("github: untag %s of %s: %w", tag, c.name, ErrCannotUntag)
 }
 
 // DeleteManifest deletes the package version whose name is digest, with
@@ -276,7 +276,7 @@ func (c *Client) Untag(_ context.Context, tag, _ string) error {
 func (c *Client) DeleteManifest(ctx context.Context, digest string) error {
 	op := "delete version " + digest + " of"
 	if _, err := v1.NewHash(digest); err != nil {
-		return fmt.Errorf("ghcr: %s %s: invalid digest: %w", op, c.name, err)
+		return fmt.Errorf("github: %s %s: invalid digest: %w", op, c.name, err)
 	}
 	s, err := c.current(ctx)
 	if err != nil {
@@ -288,7 +288,7 @@ func (c *Client) DeleteManifest(ctx context.Context, digest string) error {
 			return err
 		}
 		if v = s.byDigest[digest]; v == nil {
-			return fmt.Errorf("ghcr: %s %s: no such version: %w", op, c.name, registryapi.ErrNotFound)
+			return fmt.Errorf("github: %s %s: no such version: %w", op, c.name, registryapi.ErrNotFound)
 		}
 	}
 	prefix, err := c.packagePath(ctx)
@@ -299,7 +299,7 @@ func (c *Client) DeleteManifest(ctx context.Context, digest string) error {
 	case c.deletes <- struct{}{}:
 		defer func() { <-c.deletes }()
 	case <-ctx.Done():
-		return fmt.Errorf("ghcr: %s %s: %w", op, c.name, ctx.Err())
+		return fmt.Errorf("github: %s %s: %w", op, c.name, ctx.Err())
 	}
 	versionPath := prefix + "/versions/" + strconv.FormatInt(v.ID, 10)
 	var cur version
@@ -307,7 +307,7 @@ func (c *Client) DeleteManifest(ctx context.Context, digest string) error {
 		return err
 	}
 	if cur.Name != digest {
-		return fmt.Errorf("ghcr: %s %s: version %d is %s, not %s: %w", op, c.name, v.ID, cur.Name, digest, registryapi.ErrNotFound)
+		return fmt.Errorf("github: %s %s: version %d is %s, not %s: %w", op, c.name, v.ID, cur.Name, digest, registryapi.ErrNotFound)
 	}
 	c.snapMu.Lock()
 	known := c.baseline[digest]
@@ -319,12 +319,12 @@ func (c *Client) DeleteManifest(ctx context.Context, digest string) error {
 		}
 	}
 	if len(added) > 0 {
-		return fmt.Errorf("ghcr: %s %s: %w: the version got the tag(s) %s after the inventory, so it is kept",
+		return fmt.Errorf("github: %s %s: %w: the version got the tag(s) %s after the inventory, so it is kept",
 			op, c.name, registryapi.ErrTagMoved, strings.Join(added, ", "))
 	}
 	resp, err := c.do(ctx, http.MethodDelete, c.endpoint(versionPath, nil))
 	if err != nil {
-		return fmt.Errorf("ghcr: %s %s: %w", op, c.name, err)
+		return fmt.Errorf("github: %s %s: %w", op, c.name, err)
 	}
 	switch resp.StatusCode {
 	case http.StatusNoContent, http.StatusOK, http.StatusAccepted:

@@ -1,4 +1,4 @@
-package gitlabapi
+package gitlab
 
 import (
 	"context"
@@ -68,11 +68,11 @@ func (c *Client) locate(ctx context.Context) (projectID, repoID int64, err error
 			return 0, 0, err
 		}
 		if !found {
-			return 0, 0, fmt.Errorf("gitlabapi: find %s: project %s has no container repository %s (nothing was "+
+			return 0, 0, fmt.Errorf("gitlab: find %s: project %s has no container repository %s (nothing was "+
 				"pushed there, or it was deleted): %w", c.name, cand, c.path, registryapi.ErrNotFound)
 		}
 		if repo.Status != nil && (*repo.Status == "delete_scheduled" || *repo.Status == "delete_ongoing") {
-			return 0, 0, fmt.Errorf("gitlabapi: find %s: GitLab is deleting this container repository (status %s)",
+			return 0, 0, fmt.Errorf("gitlab: find %s: GitLab is deleting this container repository (status %s)",
 				c.name, *repo.Status)
 		}
 		c.projectID, c.repoID = repo.ProjectID, repo.ID
@@ -83,7 +83,7 @@ func (c *Client) locate(ctx context.Context) (projectID, repoID int64, err error
 		hint += " (CI_JOB_TOKEN reaches only the registry of the project whose pipeline runs the job; for " +
 			"another project set " + tokenCredential() + ")"
 	}
-	return 0, 0, fmt.Errorf("gitlabapi: find %s: no GitLab project found at %s (tried %s): %s: %w",
+	return 0, 0, fmt.Errorf("gitlab: find %s: no GitLab project found at %s (tried %s): %s: %w",
 		c.name, c.base.Redacted(), strings.Join(tried, ", "), hint, registryapi.ErrNotFound)
 }
 
@@ -144,7 +144,7 @@ func (c *Client) Tags(ctx context.Context) ([]string, error) {
 // details GETs one tag. A missing tag gives registryapi.ErrNotFound.
 func (c *Client) details(ctx context.Context, op, tag string, write bool) (tagDetails, error) {
 	if tag == "" || strings.ContainsAny(tag, "/?#") {
-		return tagDetails{}, fmt.Errorf("gitlabapi: %s %s: invalid tag %q", op, c.name, tag)
+		return tagDetails{}, fmt.Errorf("gitlab: %s %s: invalid tag %q", op, c.name, tag)
 	}
 	rp, err := c.repoPath(ctx)
 	if err != nil {
@@ -157,7 +157,7 @@ func (c *Client) details(ctx context.Context, op, tag string, write bool) (tagDe
 	if d.Digest == "" {
 		// GitLab lists tags whose manifest is missing or broken; its own
 		// cleanup policies skip them too.
-		return tagDetails{}, fmt.Errorf("gitlabapi: %s %s: the tag has no manifest: %w", op, c.name, registryapi.ErrNotFound)
+		return tagDetails{}, fmt.Errorf("gitlab: %s %s: the tag has no manifest: %w", op, c.name, registryapi.ErrNotFound)
 	}
 	if d.CreatedAt != nil && !d.CreatedAt.IsZero() {
 		c.createdMu.Lock()
@@ -188,7 +188,7 @@ func (c *Client) Inspect(ctx context.Context, d registryapi.Descriptor) (registr
 	if c.regAPI != nil {
 		var err error
 		if img, err = c.regAPI.Inspect(ctx, d); err != nil {
-			return registryapi.Image{}, fmt.Errorf("gitlabapi: inspect %s in %s: %w", d.Digest, c.name, err)
+			return registryapi.Image{}, fmt.Errorf("gitlab: inspect %s in %s: %w", d.Digest, c.name, err)
 		}
 	}
 	c.createdMu.Lock()
@@ -209,14 +209,14 @@ func (c *Client) Inspect(ctx context.Context, d registryapi.Descriptor) (registr
 func (c *Client) Untag(ctx context.Context, tag, expect string) error {
 	op := "untag " + tag + " of"
 	if _, err := v1.NewHash(expect); err != nil {
-		return fmt.Errorf("gitlabapi: %s %s: invalid digest: %w", op, c.name, err)
+		return fmt.Errorf("gitlab: %s %s: invalid digest: %w", op, c.name, err)
 	}
 	d, err := c.details(ctx, op, tag, true)
 	if err != nil {
 		return err
 	}
 	if d.Digest != expect {
-		return fmt.Errorf("gitlabapi: %s %s: %w: it points to %s now, not %s", op, c.name, registryapi.ErrTagMoved,
+		return fmt.Errorf("gitlab: %s %s: %w: it points to %s now, not %s", op, c.name, registryapi.ErrTagMoved,
 			d.Digest, expect)
 	}
 	return c.deleteTag(ctx, op, tag)
@@ -229,7 +229,7 @@ func (c *Client) deleteTag(ctx context.Context, op, tag string) error {
 	}
 	resp, err := c.do(ctx, http.MethodDelete, c.endpoint(rp+"/tags/"+url.PathEscape(tag), nil))
 	if err != nil {
-		return fmt.Errorf("gitlabapi: %s %s: %w", op, c.name, err)
+		return fmt.Errorf("gitlab: %s %s: %w", op, c.name, err)
 	}
 	switch resp.StatusCode {
 	case http.StatusOK, http.StatusNoContent, http.StatusAccepted:
@@ -250,7 +250,7 @@ func (c *Client) deleteTag(ctx context.Context, op, tag string) error {
 func (c *Client) DeleteManifest(ctx context.Context, digest string) error {
 	op := "delete manifest " + digest + " of"
 	if _, err := v1.NewHash(digest); err != nil {
-		return fmt.Errorf("gitlabapi: %s %s: invalid digest: %w", op, c.name, err)
+		return fmt.Errorf("gitlab: %s %s: invalid digest: %w", op, c.name, err)
 	}
 	tags, err := c.Tags(ctx)
 	if err != nil {
@@ -278,7 +278,7 @@ func (c *Client) DeleteManifest(ctx context.Context, digest string) error {
 		deleted++
 	}
 	if deleted == 0 {
-		return fmt.Errorf("gitlabapi: %s %s: no tag points to it: %w", op, c.name, registryapi.ErrNotFound)
+		return fmt.Errorf("gitlab: %s %s: no tag points to it: %w", op, c.name, registryapi.ErrNotFound)
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package gitlabapi
+package gitlab
 
 import (
 	"slices"

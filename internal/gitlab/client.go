@@ -1,4 +1,4 @@
-// Package gitlabapi is the cleanup backend for GitLab container registries
+// Package gitlab is the cleanup backend for GitLab container registries
 // (registry.gitlab.com and self-hosted instances) over the GitLab REST API
 // (registry-apis.md §3.3):
 //
@@ -27,7 +27,7 @@
 // registry (WithCIEnv), or from WithBaseURL. GitLab's 429 answers (with
 // Retry-After and RateLimit-Reset) are waited out by the retrying transport
 // (internal/retry).
-package gitlabapi
+package gitlab
 
 import (
 	"context"
@@ -228,7 +228,7 @@ type Client struct {
 func New(repo registry.Repository, creds Credentials, opts ...Option) (*Client, error) {
 	name := repo.Name()
 	if !strings.Contains(strings.Trim(repo.Path, "/"), "/") {
-		return nil, fmt.Errorf("gitlabapi: %s: want <registry>/<group>/<project>[/<name>]: a GitLab container "+
+		return nil, fmt.Errorf("gitlab: %s: want <registry>/<group>/<project>[/<name>]: a GitLab container "+
 			"repository belongs to a project", name)
 	}
 	c := &Client{
@@ -241,7 +241,7 @@ func New(repo registry.Repository, creds Credentials, opts ...Option) (*Client, 
 	}
 	for _, opt := range opts {
 		if err := opt(c); err != nil {
-			return nil, fmt.Errorf("gitlabapi: %s: %w", name, err)
+			return nil, fmt.Errorf("gitlab: %s: %w", name, err)
 		}
 	}
 	ownCI := c.env != nil && onJobRegistry(repo.Host, c.env)
@@ -253,7 +253,7 @@ func New(repo registry.Repository, creds Credentials, opts ...Option) (*Client, 
 	case ownCI && strings.TrimSpace(c.env("CI_JOB_TOKEN")) != "":
 		c.header, c.token = headerJobToken, strings.TrimSpace(c.env("CI_JOB_TOKEN"))
 	default:
-		return nil, fmt.Errorf("gitlabapi: %s: %s is not set: cleanup deletes tags through the GitLab API, which "+
+		return nil, fmt.Errorf("gitlab: %s: %s is not set: cleanup deletes tags through the GitLab API, which "+
 			"needs a project, group or personal access token with the api scope (in a job of this project, "+
 			"CI_JOB_TOKEN is used instead when it is set; it deletes only if the job's user has the Developer "+
 			"role or higher)", name, tokenCredential())
@@ -263,13 +263,13 @@ func New(repo registry.Repository, creds Credentials, opts ...Option) (*Client, 
 			if v := strings.TrimSpace(c.env("CI_API_V4_URL")); v != "" {
 				u, err := parseBase(v)
 				if err != nil {
-					return nil, fmt.Errorf("gitlabapi: %s: CI_API_V4_URL: %w", name, err)
+					return nil, fmt.Errorf("gitlab: %s: CI_API_V4_URL: %w", name, err)
 				}
 				c.base = u
 			} else if v := strings.TrimSpace(c.env("CI_SERVER_URL")); v != "" {
 				u, err := parseBase(strings.TrimRight(v, "/") + "/api/v4")
 				if err != nil {
-					return nil, fmt.Errorf("gitlabapi: %s: CI_SERVER_URL: %w", name, err)
+					return nil, fmt.Errorf("gitlab: %s: CI_SERVER_URL: %w", name, err)
 				}
 				c.base = u
 			}
@@ -282,7 +282,7 @@ func New(repo registry.Repository, creds Credentials, opts ...Option) (*Client, 
 	if c.base == nil {
 		u, err := parseBase(DefaultAPIURL(repo.Host))
 		if err != nil {
-			return nil, fmt.Errorf("gitlabapi: %s: %w", name, err)
+			return nil, fmt.Errorf("gitlab: %s: %w", name, err)
 		}
 		c.base = u
 	}
@@ -344,11 +344,4 @@ func (c *Client) Repository() string { return c.name }
 func (c *Client) UsesJobToken() bool { return c.header == headerJobToken }
 
 // tokenCredential names the flag and variable of the token.
-func tokenCredential() string {
-	for _, cr := range registry.SpecFor(registry.GitLab).Credentials {
-		if cr.Env != "" && strings.Contains(cr.Flag, "gitlab") {
-			return cr.Flag + " (" + cr.Env + ")"
-		}
-	}
-	return "--repo-gitlab-token (WERF_REPO_GITLAB_TOKEN)"
-}
+func tokenCredential() string { return registry.CredentialName(registry.CredGitLabToken) }

@@ -1,4 +1,4 @@
-package ghcr
+package github
 
 import (
 	"context"
@@ -56,13 +56,13 @@ func (c *Client) do(ctx context.Context, method, u string) (*http.Response, erro
 func (c *Client) getJSON(ctx context.Context, op, u string, write bool, v any) (*http.Response, error) {
 	resp, err := c.do(ctx, http.MethodGet, u)
 	if err != nil {
-		return nil, fmt.Errorf("ghcr: %s %s: %w", op, c.name, err)
+		return nil, fmt.Errorf("github: %s %s: %w", op, c.name, err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, c.responseError(op, write, resp)
 	}
 	if err := apiclient.DecodeJSON(resp, maxBody, v); err != nil {
-		return nil, fmt.Errorf("ghcr: %s %s: decoding %s: %w", op, c.name, resp.Request.URL.Path, err)
+		return nil, fmt.Errorf("github: %s %s: decoding %s: %w", op, c.name, resp.Request.URL.Path, err)
 	}
 	return resp, nil
 }

@@ -1,4 +1,4 @@
-package gitlabapi
+package gitlab
 
 import (
 	"context"
@@ -53,13 +53,13 @@ const maxBody = 32 << 20
 func (c *Client) getJSON(ctx context.Context, op, u string, write bool, v any) (*http.Response, error) {
 	resp, err := c.do(ctx, http.MethodGet, u)
 	if err != nil {
-		return nil, fmt.Errorf("gitlabapi: %s %s: %w", op, c.name, err)
+		return nil, fmt.Errorf("gitlab: %s %s: %w", op, c.name, err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, c.responseError(op, write, resp)
 	}
 	if err := apiclient.DecodeJSON(resp, maxBody, v); err != nil {
-		return nil, fmt.Errorf("gitlabapi: %s %s: decoding %s: %w", op, c.name, resp.Request.URL.Path, err)
+		return nil, fmt.Errorf("gitlab: %s %s: decoding %s: %w", op, c.name, resp.Request.URL.Path, err)
 	}
 	return resp, nil
 }
@@ -71,7 +71,7 @@ func paginate[T any](ctx context.Context, c *Client, op, first string, each func
 	seen := map[string]bool{}
 	for page := 0; next != ""; page++ {
 		if seen[next] || page >= maxPages {
-			return fmt.Errorf("gitlabapi: %s %s: pagination does not end (at %s)", op, c.name, next)
+			return fmt.Errorf("gitlab: %s %s: pagination does not end (at %s)", op, c.name, next)
 		}
 		seen[next] = true
 		var v T
@@ -81,7 +81,7 @@ func paginate[T any](ctx context.Context, c *Client, op, first string, each func
 		}
 		each(v)
 		if next, err = c.nextPage(resp); err != nil {
-			return fmt.Errorf("gitlabapi: %s %s: %w", op, c.name, err)
+			return fmt.Errorf("gitlab: %s %s: %w", op, c.name, err)
 		}
 	}
 	return nil
@@ -162,7 +162,7 @@ const codeInsufficientScope = "insufficient_scope"
 // write says whether the operation deletes.
 func (c *Client) responseError(op string, write bool, resp *http.Response) *Error {
 	defer apiclient.Discard(resp)
-	e := apiclient.NewError("gitlabapi", op, c.name, resp)
+	e := apiclient.NewError("gitlab", op, c.name, resp)
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	var ae apiError
 	if json.Unmarshal(body, &ae) == nil {
