@@ -15,7 +15,7 @@ import (
 
 	"github.com/docker-werf/docker-werf/internal/apispec"
 	"github.com/docker-werf/docker-werf/internal/dockerhub"
-	"github.com/docker-werf/docker-werf/internal/ghcr"
+	"github.com/docker-werf/docker-werf/internal/github"
 	"github.com/docker-werf/docker-werf/internal/harbor"
 	"github.com/docker-werf/docker-werf/internal/registry"
 )
@@ -95,9 +95,9 @@ func TestGitHubClientMistakesFail(t *testing.T) {
 			rep := &reports{}
 			srv := httptest.NewServer(spec.Middleware(rep, fake))
 			defer srv.Close()
-			c, err := ghcr.New(registry.Repository{Host: "ghcr.io", Path: "acme/app", Kind: registry.GitHub},
-				ghcr.Credentials{Token: "t"}, ghcr.WithBaseURL(srv.URL), ghcr.WithOwnerType(ghcr.OwnerOrganization),
-				ghcr.WithTransport(mutate{next: srv.Client().Transport, edit: m.edit}))
+			c, err := github.New(registry.Repository{Host: "github.io", Path: "acme/app", Kind: registry.GitHub},
+				github.Credentials{Token: "t"}, github.WithBaseURL(srv.URL), github.WithOwnerType(github.OwnerOrganization),
+				github.WithTransport(mutate{next: srv.Client().Transport, edit: m.edit}))
 			assert.NilError(t, err)
 			tags, err := c.Tags(context.Background())
 			check(t, m.want, rep, err)
