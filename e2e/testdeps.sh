@@ -7,6 +7,9 @@
 #                    busybox-static
 #   $CACHE/bin:      registry (distribution v3), crane, regctl, and a docker
 #                    CLI when none is on PATH
+#   CI runners:      act (nektos/act, GitHub Actions) and woodpecker-cli
+#                    (Woodpecker's CLI with its local backend), in $CACHE/bin;
+#                    cold builds take several minutes each on 2 cores
 #
 # CACHE is ${DOCKER_WERF_TEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/docker-werf-test}.
 # The Makefile puts $CACHE/bin on PATH; the e2e harness also looks there.
@@ -145,6 +148,46 @@ kine_tool() {
 kube_apiserver
 kine_tool
 
+# --- CI runners: nektos/act and Woodpecker's CLI --------------------------
+# act runs GitHub Actions workflow files on the host (-P X=-self-hosted).
+# Woodpecker v1's go.mod names the vanity path go.woodpecker-ci.org/woodpecker,
+# which the module proxy refuses; the module is served under its GitHub path,
+# so woodpecker-cli is built from a writable copy of that module's source.
+ACT_VERSION=v0.2.89
+WOODPECKER_VERSION=v1.0.5
+
+go_tool act "github.com/nektos/act@$ACT_VERSION" "act version ${ACT_VERSION#v}" --version
+
+woodpecker_cli() {
+	if [ -x "$BIN/woodpecker-cli" ]; then
+		"$BIN/woodpecker-cli" --version 2>&1 | grep -qF "version $WOODPECKER_VERSION" && return 0
+		say "$BIN/woodpecker-cli is not $WOODPECKER_VERSION; rebuilding"
+		rm -f "$BIN/woodpecker-cli"
+	fi
+	command -v go >/dev/null 2>&1 || die "go not found: needed to build woodpecker-cli $WOODPECKER_VERSION"
+	say "building woodpecker-cli $WOODPECKER_VERSION (several minutes, once)"
+	src=$(go mod download -json "github.com/woodpecker-ci/woodpecker@$WOODPECKER_VERSION" |
+		sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+	[ -d "$src" ] || die "go mod download github.com/woodpecker-ci/woodpecker@$WOODPECKER_VERSION gave no module directory"
+	wtmp=$(mktemp -d)
+	trap 'chmod -R u+w "$wtmp" 2>/dev/null; rm -rf "$wtmp"' EXIT
+	{ cp -R "$src" "$wtmp/woodpecker" && chmod -R u+w "$wtmp/woodpecker"; } || die "cannot copy $src"
+	(
+		cd "$wtmp/woodpecker" &&
+			GOWORK=off GOFLAGS=-buildvcs=false CGO_ENABLED=0 go build -trimpath \
+				-ldflags "-s -w -X go.woodpecker-ci.org/woodpecker/version.Version=$WOODPECKER_VERSION" \
+				-o "$BIN/woodpecker-cli.tmp" ./cmd/cli
+	) >"$wtmp/log" 2>&1 || die "building woodpecker-cli $WOODPECKER_VERSION failed: $(tail -n 20 "$wtmp/log")"
+	mv "$BIN/woodpecker-cli.tmp" "$BIN/woodpecker-cli"
+	chmod -R u+w "$wtmp" 2>/dev/null
+	rm -rf "$wtmp"
+	trap - EXIT
+	"$BIN/woodpecker-cli" --version 2>&1 | grep -qF "version $WOODPECKER_VERSION" ||
+		die "$BIN/woodpecker-cli does not report $WOODPECKER_VERSION"
+	say "installed woodpecker-cli $WOODPECKER_VERSION into $BIN"
+}
+woodpecker_cli
+
 # --- docker CLI (client only) when none is on PATH --------------------------
 if ! command -v docker >/dev/null 2>&1 && [ ! -x "$BIN/docker" ]; then
 	WANTED=" a docker CLI (Debian docker.io, client only)"
@@ -173,4 +216,6 @@ check docker docker --version
 check registry "$BIN/registry" --version
 check crane "$BIN/crane" version
 check regctl "$BIN/regctl" version
+check act "$BIN/act" --version
+check woodpecker-cli "$BIN/woodpecker-cli" --version
 exit 0
