@@ -34,6 +34,7 @@ type cleanupOptions struct {
 	keepList         string
 	protected        []string
 	dryRun           bool
+	quiet            bool
 	deleteManifests  bool
 	format           string
 	report           string
@@ -91,6 +92,8 @@ interrupted run, even a killed one, is finished by running it again.`,
 	addKubeFlags(fs, &opts.kube)
 	fs.BoolVar(&opts.dryRun, "dry-run", false, "Show what would be deleted; send no write request")
 	flagenv.Bind(fs, "dry-run", "WERF_DRY_RUN")
+	fs.BoolVarP(&opts.quiet, "quiet", "q", false, "Show only the deletions and the summary, not the kept tags")
+	flagenv.Bind(fs, "quiet", "WERF_CLEANUP_QUIET")
 	fs.BoolVar(&opts.deleteManifests, "delete-manifests", false,
 		"Delete a manifest whole when every tag on it goes, so the registry frees it without untagged-manifest garbage collection; "+
 			"on distribution (2.8 and 3) much slower than untagging, since each digest delete reads every tag of the repository; "+

@@ -28,6 +28,10 @@ type cleanupOutput struct {
 	format   string
 	report   string
 	dryRun   bool
+	// quiet leaves the kept tags out of the text output.
+	quiet bool
+	// warnings are the policy's, for the JSON output and the report.
+	warnings []string
 
 	mu        sync.Mutex
 	lastPhase string
@@ -98,11 +102,12 @@ type cleanupReport struct {
 	Repository string              `json:"repository"`
 	DryRun     bool                `json:"dryRun"`
 	Summary    summary             `json:"summary"`
+	Warnings   []string            `json:"warnings,omitempty"`
 	Tags       []cleanup.TagResult `json:"tags"`
 }
 
 func (o *cleanupOutput) write(rs []cleanup.TagResult) error {
-	report := cleanupReport{Repository: o.repo, DryRun: o.dryRun, Summary: summarize(rs), Tags: rs}
+	report := cleanupReport{Repository: o.repo, DryRun: o.dryRun, Summary: summarize(rs), Warnings: o.warnings, Tags: rs}
 	if o.report != "" {
 		if err := writeReport(o.report, report); err != nil {
 			return err
@@ -113,7 +118,10 @@ func (o *cleanupOutput) write(rs []cleanup.TagResult) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(report)
 	}
-	printPlan(o.out, rs)
+	if !o.quiet {
+		printKept(o.out, rs)
+	}
+	printDeletions(o.out, rs, o.dryRun)
 	printSummary(o.out, report)
 	return nil
 }
@@ -129,22 +137,74 @@ func writeReport(path string, r cleanupReport) error {
 	return nil
 }
 
-// printPlan lists every tag that is (or would be) deleted, or that was not
-// deleted as planned.
-func printPlan(w io.Writer, rs []cleanup.TagResult) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TAG\tDIGEST\tACTION\tREASON\tOUTCOME")
+// planned says whether a tag was planned for deletion: whatever came of
+// it, it is listed with the deletions.
+func planned(r cleanup.TagResult) bool { return r.Outcome != cleanup.Kept || r.Action != "" }
+
+// printKept lists the kept tags grouped by reason, each with why.
+func printKept(w io.Writer, rs []cleanup.TagResult) {
+	var kept []cleanup.TagResult
 	for _, r := range rs {
-		if r.Outcome == cleanup.Kept {
-			continue
+		if !planned(r) {
+			kept = append(kept, r)
 		}
-		outcome := string(r.Outcome)
-		if r.Error != "" {
-			outcome += ": " + r.Error
+	}
+	if len(kept) == 0 {
+		return
+	}
+	slices.SortStableFunc(kept, func(a, b cleanup.TagResult) int { return strings.Compare(a.Reason, b.Reason) })
+	fmt.Fprintf(w, "Kept (%d):\n", len(kept))
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "REASON\tTAG\tDIGEST\tDETAIL")
+	for i, r := range kept {
+		reason := r.Reason
+		if i > 0 && kept[i-1].Reason == reason {
+			reason = "" // the group's reason is said once
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Tag, shortDigest(r.Digest), r.Action, r.Reason, outcome)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", reason, r.Tag, shortDigest(r.Digest), oneLine(r.Detail))
 	}
 	_ = tw.Flush()
+	fmt.Fprintln(w)
+}
+
+// printDeletions lists every tag that is (or would be) deleted, or that
+// was to be and was not, with why and what came of it.
+func printDeletions(w io.Writer, rs []cleanup.TagResult, dryRun bool) {
+	var gone []cleanup.TagResult
+	for _, r := range rs {
+		if planned(r) {
+			gone = append(gone, r)
+		}
+	}
+	if dryRun {
+		fmt.Fprintf(w, "Would delete (%d; dry run, nothing is deleted):\n", len(gone))
+	} else {
+		fmt.Fprintf(w, "Deletions (%d):\n", len(gone))
+	}
+	if len(gone) == 0 {
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TAG\tDIGEST\tACTION\tREASON\tOUTCOME\tDETAIL")
+	for _, r := range gone {
+		detail := r.Detail
+		if r.Error != "" {
+			detail += "; error: " + r.Error
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Tag, shortDigest(r.Digest), r.Action, r.Reason, r.Outcome, oneLine(detail))
+	}
+	_ = tw.Flush()
+}
+
+// oneLine keeps a table row on one line and its columns apart, whatever a
+// branch name or a server's message holds.
+func oneLine(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '\t' || r == '\n' || r == '\r' {
+			return ' '
+		}
+		return r
+	}, s)
 }
 
 func printSummary(w io.Writer, r cleanupReport) {

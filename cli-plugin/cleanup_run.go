@@ -40,6 +40,7 @@ func runCleanup(ctx context.Context, dockerCLI command.Cli, opts cleanupOptions,
 	ctx, stop := runContext(ctx, opts.connection)
 	defer stop()
 	out := newCleanupOutput(dockerCLI, repo, opts.format, opts.report, opts.dryRun)
+	out.quiet = opts.quiet
 	inv := cleanup.InventoryOptions{Parallel: opts.connection.parallel, Progress: out.progress,
 		ResolveAll: opts.deleteManifests || reg.cannotUntag}
 	if cfg.TagFilter != nil {
@@ -61,9 +62,16 @@ func runCleanup(ctx context.Context, dockerCLI command.Cli, opts cleanupOptions,
 			fmt.Fprintln(dockerCLI.Err(), "Warning: the image cache was not saved:", err)
 		}
 	}
-	decisions, err := policy.Decide(tagInfos(items), gitRepo, cfg, time.Now())
+	infos := tagInfos(items)
+	decisions, err := policy.Decide(infos, gitRepo, cfg, time.Now())
 	if err != nil {
 		return err
+	}
+	if out.warnings, err = policy.Warnings(infos, gitRepo, cfg); err != nil {
+		return err
+	}
+	for _, w := range out.warnings {
+		fmt.Fprintln(dockerCLI.Err(), "Warning:", w)
 	}
 	// Asked last, so that a deployment made while the registry was read is seen.
 	inUse, err := scanKube(ctx, opts.kube, repo, dockerCLI.Err())

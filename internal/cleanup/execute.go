@@ -208,7 +208,8 @@ func guardNewTags(ctx context.Context, reg Registry, plan Plan, results *results
 	for i, t := range fresh {
 		if digests[i] != "" {
 			touched[digests[i]] = true
-			results.add(TagResult{Tag: t, Digest: digests[i], Keep: true, Reason: ReasonPushedDuringRun, Outcome: Kept})
+			results.add(TagResult{Tag: t, Digest: digests[i], Keep: true, Reason: ReasonPushedDuringRun,
+				Detail: "pushed after the inventory, so no policy judged it", Outcome: Kept})
 		}
 	}
 	var actions []Action

@@ -198,7 +198,7 @@ func (l Limit) validate(field string) error {
 	return nil
 }
 
-// String renders the limit in werf.yaml terms, e.g. "last 2 in 168h And".
+// String renders the limit, e.g. "last 2 and in 7d".
 func (l Limit) String() string {
 	var s string
 	if l.hasLast() {
@@ -211,11 +211,13 @@ func (l Limit) String() string {
 		s += "in " + FormatDuration(l.In)
 	}
 	if l.hasLast() && l.hasIn() {
-		op := l.Operator
-		if op == "" {
-			op = And
+		// "last 2 and in 7d": the operator between its operands, as it
+		// reads.
+		op := "and"
+		if l.Operator == Or {
+			op = "or"
 		}
-		s += " " + string(op)
+		s = fmt.Sprintf("last %d %s in %s", l.Last, op, FormatDuration(l.In))
 	}
 	if s == "" {
 		return "no limit"
@@ -266,8 +268,8 @@ func (p KeepPolicy) where(source string) string {
 	return "config"
 }
 
-// String renders the policy briefly: `branch /.*/ (limit last 10 in 168h
-// And; images last 2 in 168h And)`.
+// String renders the policy briefly: `branch /.*/ (limit last 10 and in 7d;
+// images last 2 and in 7d)`.
 func (p KeepPolicy) String() string {
 	s := string(p.Kind) + " " + p.Pattern
 	var parts []string

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -420,13 +421,17 @@ func (e *engine) gitRefs(items []*item) error {
 			}
 			continue
 		}
-		if it.state == commitGone {
+		switch {
+		case versionLike().MatchString(it.Tag):
+			// A version names a git tag, whatever became of its commit.
+			d := fmt.Sprintf("no git tag or branch has the slug %q (deleted git tag)", it.Tag)
+			if it.state == commitGone {
+				d += fmt.Sprintf("; its commit %s is on no branch or tag either", short(it.commit))
+			}
+			*v = vote{deleteVote, ReasonGitTagGone, d}
+		case it.state == commitGone:
 			*v = vote{deleteVote, ReasonCommitGone, fmt.Sprintf("its commit %s is on no branch or tag", short(it.commit))}
-			continue
-		}
-		if versionLike().MatchString(it.Tag) {
-			*v = vote{deleteVote, ReasonGitTagGone, fmt.Sprintf("no git tag or branch has the slug %q (deleted git tag)", it.Tag)}
-		} else {
+		default:
 			*v = vote{deleteVote, ReasonGitBranchGone, fmt.Sprintf("no branch or git tag has the slug %q (deleted branch)", it.Tag)}
 		}
 	}
@@ -542,16 +547,17 @@ func (e *engine) combine(it *item, anyFamily bool) {
 			if v.kind != want {
 				continue
 			}
-			if first == nil {
+			switch {
+			case first == nil:
 				first = v
-			} else {
+			case v.reason != first.reason && !slices.Contains(also, v.reason):
 				also = append(also, v.reason)
 			}
 		}
 		if first != nil {
 			d := first.detail
 			if len(also) > 0 {
-				d += " [also " + strings.Join(also, ", ") + "]"
+				d += " (also " + strings.Join(also, ", ") + ")"
 			}
 			it.decide(want == keepVote, first.reason, d)
 			return

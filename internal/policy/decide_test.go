@@ -457,9 +457,22 @@ func TestCombinedFamilies(t *testing.T) {
 	for _, x := range got {
 		d[x.Tag] = x.Detail
 	}
-	assert.Check(t, is.Equal(d["feature-a"], `no branch or git tag has the slug "feature-a" (deleted branch) [also no-policy, beyond-keep-last]`))
-	assert.Check(t, strings.HasSuffix(d["v1.0.3"], " [also keep-policy]"), d["v1.0.3"])
+	assert.Check(t, is.Equal(d["feature-a"], `no branch or git tag has the slug "feature-a" (deleted branch) (also no-policy, beyond-keep-last)`))
+	assert.Check(t, strings.HasSuffix(d["v1.0.3"], " (also keep-policy)"), d["v1.0.3"])
 	assert.Check(t, strings.HasPrefix(d["old-thing"], "1st newest of 8 tags, within --keep-last 1"), d["old-thing"])
+	// Both git references and keep policies delete x-gone as commit-gone:
+	// said once.
+	assert.Check(t, is.Equal(d["x-gone"], "its commit "+c["d1"][:7]+" is on no branch or tag (also beyond-keep-last)"))
+
+	t.Run("version tag whose commit is gone", func(t *testing.T) {
+		cfg := cfg
+		cfg.KeepLast = 0
+		got, err := policy.Decide([]policy.TagInfo{img("v2.0.0", day(9), c["d1"])}, repo, cfg, now)
+		assert.NilError(t, err)
+		assert.Check(t, is.Equal(got[0].Reason, policy.ReasonGitTagGone))
+		assert.Check(t, is.Equal(got[0].Detail, `no git tag or branch has the slug "v2.0.0" (deleted git tag); `+
+			"its commit "+c["d1"][:7]+" is on no branch or tag either (also commit-gone)"))
+	})
 
 	t.Run("policies and older-than", func(t *testing.T) {
 		cfg := baseConfig()

@@ -67,7 +67,7 @@
 // ("unknown-commit", "not-older-than", "unknown-created", or "no-rule" when
 // nothing applies, e.g. without a repository and without tag rules). The
 // Reason is that of the first family, in the order above, that voted the
-// winning way; Detail lists the others in brackets ("[also older-than]").
+// winning way; Detail lists the other reasons once each ("(also older-than)").
 // So adding a family never deletes a tag another family keeps, and nothing
 // is deleted unless a configured rule says so.
 //

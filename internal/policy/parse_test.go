@@ -148,7 +148,7 @@ keepPolicies:
 	assert.Check(t, is.DeepEqual(ps[0].References, policy.Limit{Last: 10, In: 7 * 24 * time.Hour, Operator: policy.And}))
 	assert.Check(t, is.DeepEqual(ps[0].ImagesPerReference, policy.Limit{Last: 2, In: 168 * time.Hour, Operator: policy.Or}))
 	assert.Check(t, is.Equal(ps[0].Source, "p.yaml:3"))
-	assert.Check(t, is.Equal(ps[0].String(), "branch /^feature-.*/ (limit last 10 in 7d And; images last 2 in 7d Or)"))
+	assert.Check(t, is.Equal(ps[0].String(), "branch /^feature-.*/ (limit last 10 and in 7d; images last 2 or in 7d)"))
 	assert.Check(t, is.Equal(ps[1].Kind, policy.TagRef))
 	assert.Check(t, ps[1].Match.MatchString("v1.0.0"))
 	assert.Check(t, !ps[1].Match.MatchString("v1x0x0"), "literal: dots are not wildcards")
@@ -240,7 +240,7 @@ func TestDefaultKeepPolicies(t *testing.T) {
 	}
 	assert.DeepEqual(t, got, []string{
 		"tag /.*/ (limit last 10) @ werf default #1",
-		"branch /.*/ (limit last 10 in 7d And; images last 2 in 7d And) @ werf default #2",
+		"branch /.*/ (limit last 10 and in 7d; images last 2 and in 7d) @ werf default #2",
 		"branch /^(main|master|staging|production)$/ (images last 2) @ werf default #3",
 	})
 	assert.Check(t, policy.DefaultKeepPolicies()[2].Match.MatchString("main"))
