@@ -6,8 +6,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/docker-werf/docker-werf/internal/apiclient/apitest"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"slices"
@@ -35,7 +35,7 @@ import (
 // request fails the test.
 type fakeGitLab struct {
 	t   *testing.T
-	srv *httptest.Server
+	srv *apitest.Server
 	clk *vclock
 
 	mu           sync.Mutex
@@ -86,8 +86,9 @@ func newFakeGitLab(t *testing.T) *fakeGitLab {
 	f := &fakeGitLab{t: t, clk: &vclock{}, token: "glpat-" + strings.Repeat("Xy7", 7),
 		readToken: "glpat-" + strings.Repeat("Rd4", 7), jobToken: "glcbt-" + strings.Repeat("Jb9", 7),
 		jobCanDelete: true, nextID: 10}
-	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.srv.Close)
+	// Every request and answer is checked against GitLab's
+	// doc/api/openapi/openapi_v2.yaml (internal/apispec).
+	f.srv = apitest.NewServer(t, http.HandlerFunc(f.serve), apitest.WithSpec("gitlab", nil))
 	return f
 }
 
@@ -426,7 +427,9 @@ func (f *fakeGitLab) repoRoute(w http.ResponseWriter, r *http.Request, who calle
 			f.message(w, http.StatusForbidden, "403 Forbidden")
 		default:
 			delete(rp.tags, rest[1])
-			w.WriteHeader(http.StatusOK)
+			// 204 as the OpenAPI description says (older GitLab: 200,
+			// which the client takes as well).
+			w.WriteHeader(http.StatusNoContent)
 		}
 	default:
 		f.unexpected(w, r, "no such endpoint")

@@ -460,8 +460,7 @@ func TestErrors(t *testing.T) {
 		assert.NilError(t, err)
 		assert.Check(t, is.DeepEqual(tags, []string{"a"}))
 		f.hook = func(w http.ResponseWriter, r *http.Request) bool {
-			w.WriteHeader(http.StatusInternalServerError)
-			_, _ = w.Write([]byte(`{"errors":[{"code":"UNKNOWN","message":"db down"}]}`))
+			harborError(w, http.StatusInternalServerError, "UNKNOWN", "db down")
 			return true
 		}
 		_, err = newClient(t, f, readerUser, readerPass).Tags(ctx)
