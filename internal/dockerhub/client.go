@@ -90,42 +90,20 @@ type RegistryAPI interface {
 // Option configures a Client.
 type Option func(*Client) error
 
+// set is the Option of a shared setting.
+func set(s apiclient.Setting) Option { return func(c *Client) error { return s(&c.Settings) } }
+
 // WithBaseURL sets the Hub API endpoint (default DefaultBaseURL).
-func WithBaseURL(base string) Option {
-	return func(c *Client) error {
-		u, err := url.Parse(strings.TrimRight(base, "/"))
-		if err != nil || !apiclient.IsBaseURL(u) {
-			return fmt.Errorf("invalid Docker Hub API URL %q: want http(s)://host[/path]", base)
-		}
-		c.base = u
-		return nil
-	}
-}
+func WithBaseURL(base string) Option { return set(apiclient.BaseURL("Docker Hub API", base)) }
 
 // WithTransport sets the HTTP transport (default: one retry.Transport shared
 // by all clients of this package, over a clone of http.DefaultTransport).
 // Nothing above it retries, so pass a retrying one.
-func WithTransport(rt http.RoundTripper) Option {
-	return func(c *Client) error {
-		if err := apiclient.CheckTransport(rt); err != nil {
-			return err
-		}
-		c.rt = rt
-		return nil
-	}
-}
+func WithTransport(rt http.RoundTripper) Option { return set(apiclient.Transport(rt)) }
 
 // WithPageSize sets the page_size of tag listings, 1 to MaxPageSize
 // (default DefaultPageSize).
-func WithPageSize(n int) Option {
-	return func(c *Client) error {
-		if err := apiclient.CheckPageSize(n, MaxPageSize); err != nil {
-			return err
-		}
-		c.pageSize = n
-		return nil
-	}
-}
+func WithPageSize(n int) Option { return set(apiclient.PageSize(n)) }
 
 // WithRegistryAPI sets the Docker Registry API client Inspect reads
 // manifests and image configs with; without it Inspect knows only what the
@@ -138,30 +116,20 @@ func WithRegistryAPI(r RegistryAPI) Option {
 }
 
 // WithUserAgent sets the User-Agent (default "docker-werf/<version>").
-func WithUserAgent(ua string) Option {
-	return func(c *Client) error {
-		c.ua = ua
-		return nil
-	}
-}
+func WithUserAgent(ua string) Option { return set(apiclient.UserAgent(ua)) }
 
 // WithListingMaxAge sets how long after a tag listing Resolve answers from
 // it (once per tag) instead of fetching the tag again (default
 // DefaultListingMaxAge; 0: always fetch). The inventory resolves every tag
 // right after listing them: reusing the listing saves one Hub API request
 // per tag. Untag always fetches the tag first.
-func WithListingMaxAge(d time.Duration) Option {
-	return func(c *Client) error {
-		c.maxAge = max(d, 0)
-		return nil
-	}
-}
+func WithListingMaxAge(d time.Duration) Option { return set(apiclient.ListingMaxAge(d)) }
 
 // WithClock replaces time.Now (token renewal, listing age); for tests.
 func WithClock(now func() time.Time) Option {
 	return func(c *Client) error {
 		if now != nil {
-			c.now = now
+			c.Now = now
 		}
 		return nil
 	}
@@ -179,14 +147,9 @@ type Client struct {
 	repo      string
 	creds     Credentials
 	login     bool // the token comes from Username and Password
-	base      *url.URL
-	rt        http.RoundTripper
-	hc        *http.Client
-	pageSize  int
-	api       RegistryAPI
-	ua        string
-	maxAge    time.Duration
-	now       func() time.Time
+	apiclient.Settings
+	hc  *http.Client
+	api RegistryAPI
 
 	authMu  sync.Mutex
 	token   string
@@ -227,10 +190,8 @@ func New(repo registry.Repository, creds Credentials, opts ...Option) (*Client, 
 		namespace: ns,
 		repo:      name,
 		creds:     creds,
-		pageSize:  DefaultPageSize,
-		ua:        "docker-werf/" + version.Version,
-		maxAge:    DefaultListingMaxAge,
-		now:       time.Now,
+		Settings: apiclient.Settings{PageSize: DefaultPageSize, MaxPageSize: MaxPageSize,
+			UA: "docker-werf/" + version.Version, MaxAge: DefaultListingMaxAge, Now: time.Now},
 	}
 	switch {
 	case creds.Token != "":
@@ -239,19 +200,19 @@ func New(repo registry.Repository, creds Credentials, opts ...Option) (*Client, 
 			if creds.Username == "" {
 				return nil, fmt.Errorf("dockerhub: %s holds a personal or organisation access token, which the Hub API "+
 					"takes only with the account name: set it as %s together with %s, or pass a Hub API token",
-					credential("docker-hub-token"), credential("docker-hub-password"), credential("docker-hub-username"))
+					registry.CredentialName(registry.CredDockerHubToken), registry.CredentialName(registry.CredDockerHubPassword), registry.CredentialName(registry.CredDockerHubUsername))
 			}
 			c.creds.Password, c.token, c.login = creds.Token, "", true
 		}
 	case creds.Username == "" && creds.Password == "":
 		return nil, fmt.Errorf("dockerhub: Docker Hub credentials are not set: set %s, or %s and %s",
-			credential("docker-hub-token"), credential("docker-hub-username"), credential("docker-hub-password"))
+			registry.CredentialName(registry.CredDockerHubToken), registry.CredentialName(registry.CredDockerHubUsername), registry.CredentialName(registry.CredDockerHubPassword))
 	case creds.Username == "":
-		return nil, fmt.Errorf("dockerhub: %s is not set (%s is)", credential("docker-hub-username"),
-			credential("docker-hub-password"))
+		return nil, fmt.Errorf("dockerhub: %s is not set (%s is)", registry.CredentialName(registry.CredDockerHubUsername),
+			registry.CredentialName(registry.CredDockerHubPassword))
 	case creds.Password == "":
-		return nil, fmt.Errorf("dockerhub: %s is not set (%s is)", credential("docker-hub-password"),
-			credential("docker-hub-username"))
+		return nil, fmt.Errorf("dockerhub: %s is not set (%s is)", registry.CredentialName(registry.CredDockerHubPassword),
+			registry.CredentialName(registry.CredDockerHubUsername))
 	default:
 		c.login = true
 	}
@@ -268,11 +229,11 @@ func New(repo registry.Repository, creds Credentials, opts ...Option) (*Client, 
 			return nil, fmt.Errorf("dockerhub: %s: %w", c.name, err)
 		}
 	}
-	if c.rt == nil {
-		c.rt = defaultTransport()
+	if c.RT == nil {
+		c.RT = defaultTransport()
 	}
 	c.hc = &http.Client{
-		Transport: c.rt,
+		Transport: c.RT,
 		// A redirect would be followed with the token to wherever it
 		// points, and a DELETE turned into a GET: take the answer as it is.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -289,26 +250,15 @@ func isAccessToken(s string) bool {
 	return strings.HasPrefix(s, "dckr_pat_") || strings.HasPrefix(s, "dckr_oat_")
 }
 
-// credential names a Docker Hub credential as "--flag (VARIABLE)", from the
-// registry support table.
-func credential(flag string) string {
-	for _, cr := range registry.SpecFor(registry.DockerHub).Credentials {
-		if cr.Flag == "--repo-"+flag {
-			return cr.Flag + " (" + cr.Env + ")"
-		}
-	}
-	return "--repo-" + flag
-}
-
 // credentialHint says which credential a 401 concerns.
 func (c *Client) credentialHint() string {
 	if c.login {
-		return "Docker Hub refused the credentials: check " + credential("docker-hub-username") + " and " +
-			credential("docker-hub-password") + " (with two-factor authentication or SSO enforced, the password must " +
+		return "Docker Hub refused the credentials: check " + registry.CredentialName(registry.CredDockerHubUsername) + " and " +
+			registry.CredentialName(registry.CredDockerHubPassword) + " (with two-factor authentication or SSO enforced, the password must " +
 			"be a personal access token)"
 	}
-	return "Docker Hub refused the token: check " + credential("docker-hub-token") + " (Hub API tokens expire; " +
-		"or set " + credential("docker-hub-username") + " and " + credential("docker-hub-password") +
+	return "Docker Hub refused the token: check " + registry.CredentialName(registry.CredDockerHubToken) + " (Hub API tokens expire; " +
+		"or set " + registry.CredentialName(registry.CredDockerHubUsername) + " and " + registry.CredentialName(registry.CredDockerHubPassword) +
 		" to have one made and renewed)"
 }
 
@@ -320,7 +270,7 @@ func (c *Client) permissionHint(write bool) string {
 	return "the credentials may not delete tags of " + c.name + ": the account needs admin (delete) access to the " +
 		"repository, and an access token needs the Read, Write, Delete scope; Docker Hub has refused tag deletes " +
 		"with tokens made from personal access tokens (hub-feedback #2251), so try the account password in " +
-		credential("docker-hub-password")
+		registry.CredentialName(registry.CredDockerHubPassword)
 }
 
 // bearer returns the token to send, making one from the username and
@@ -328,14 +278,14 @@ func (c *Client) permissionHint(write bool) string {
 func (c *Client) bearer(ctx context.Context) (string, error) {
 	c.authMu.Lock()
 	defer c.authMu.Unlock()
-	if !c.login || (c.token != "" && c.now().Sub(c.tokenAt) < loginRenewal) {
+	if !c.login || (c.token != "" && c.Now().Sub(c.tokenAt) < loginRenewal) {
 		return c.token, nil
 	}
 	tok, err := c.createToken(ctx)
 	if err != nil {
 		return "", err
 	}
-	c.token, c.tokenAt = tok, c.now()
+	c.token, c.tokenAt = tok, c.Now()
 	c.addSecret(tok)
 	return tok, nil
 }
@@ -362,7 +312,7 @@ func (c *Client) createToken(ctx context.Context) (string, error) {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", c.ua)
+	req.Header.Set("User-Agent", c.UA)
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		return "", fmt.Errorf("dockerhub: %s %s: %s", op, c.name, c.redact(err.Error()))
@@ -386,7 +336,7 @@ func (c *Client) createToken(ctx context.Context) (string, error) {
 
 // endpoint returns the URL of an API path.
 func (c *Client) endpoint(path string) string {
-	return c.base.String() + path
+	return c.Base.String() + path
 }
 
 // repoPath returns /v2/namespaces/<ns>/repositories/<repo> + suffix.
@@ -408,7 +358,7 @@ func (c *Client) do(ctx context.Context, op, method, u string) (*http.Response, 
 		}
 		req.Header.Set("Authorization", "Bearer "+tok)
 		req.Header.Set("Accept", "application/json")
-		req.Header.Set("User-Agent", c.ua)
+		req.Header.Set("User-Agent", c.UA)
 		resp, err := c.hc.Do(req)
 		if err != nil {
 			return nil, fmt.Errorf("dockerhub: %s %s: %s", op, c.name, c.redact(err.Error()))

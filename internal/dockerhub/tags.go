@@ -105,7 +105,7 @@ func (c *Client) Tags(ctx context.Context) ([]string, error) {
 
 // list reads every page of the tag listing and remembers it.
 func (c *Client) list(ctx context.Context, op string) ([]hubTag, error) {
-	q := url.Values{"page": {"1"}, "page_size": {strconv.Itoa(c.pageSize)}}
+	q := url.Values{"page": {"1"}, "page_size": {strconv.Itoa(c.PageSize)}}
 	next := c.endpoint(c.namespacesPath("/tags") + "?" + q.Encode())
 	var tags []hubTag
 	seenTag := map[string]bool{}
@@ -159,8 +159,8 @@ func (c *Client) nextURL(cur, next string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("invalid next page link: %w", err)
 	}
-	if u.Scheme != c.base.Scheme || u.Host != c.base.Host || u.User != nil {
-		return "", fmt.Errorf("refusing to follow the next page link to %s://%s: not the API host %s", u.Scheme, u.Host, c.base.Host)
+	if u.Scheme != c.Base.Scheme || u.Host != c.Base.Host || u.User != nil {
+		return "", fmt.Errorf("refusing to follow the next page link to %s://%s: not the API host %s", u.Scheme, u.Host, c.Base.Host)
 	}
 	u.Fragment = ""
 	return u.String(), nil
@@ -172,7 +172,7 @@ func (c *Client) remember(tags []hubTag) {
 	defer c.mu.Unlock()
 	c.listed = make(map[string]hubTag, len(tags))
 	c.digests = map[string]*digestInfo{}
-	c.listedAt = c.now()
+	c.listedAt = c.Now()
 	for _, t := range tags {
 		c.listed[t.Name] = t
 		c.noteLocked(t)
@@ -229,7 +229,7 @@ func (c *Client) takeListed(tag string) (hubTag, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	t, ok := c.listed[tag]
-	if !ok || c.now().Sub(c.listedAt) > c.maxAge {
+	if !ok || c.Now().Sub(c.listedAt) > c.MaxAge {
 		return hubTag{}, false
 	}
 	delete(c.listed, tag)

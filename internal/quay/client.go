@@ -71,43 +71,21 @@ type RegistryAPI interface {
 // Option configures a Client.
 type Option func(*Client) error
 
+// set is the Option of a shared setting.
+func set(s apiclient.Setting) Option { return func(c *Client) error { return s(&c.Settings) } }
+
 // WithBaseURL sets the Quay server the API paths (/api/v1/...) are appended
 // to (default https://<registry host>).
-func WithBaseURL(base string) Option {
-	return func(c *Client) error {
-		u, err := url.Parse(strings.TrimRight(base, "/"))
-		if err != nil || !apiclient.IsBaseURL(u) {
-			return fmt.Errorf("invalid Quay URL %q: want http(s)://host[:port][/path]", base)
-		}
-		c.base = u
-		return nil
-	}
-}
+func WithBaseURL(base string) Option { return set(apiclient.BaseURL("Quay API", base)) }
 
 // WithTransport sets the HTTP transport (default: one retry.Transport shared
 // by all clients of this package, over a clone of http.DefaultTransport).
 // Nothing above it retries, so pass a retrying one.
-func WithTransport(rt http.RoundTripper) Option {
-	return func(c *Client) error {
-		if err := apiclient.CheckTransport(rt); err != nil {
-			return err
-		}
-		c.rt = rt
-		return nil
-	}
-}
+func WithTransport(rt http.RoundTripper) Option { return set(apiclient.Transport(rt)) }
 
 // WithPageSize sets the limit of tag listings, 1 to MaxPageSize (default
 // DefaultPageSize).
-func WithPageSize(n int) Option {
-	return func(c *Client) error {
-		if err := apiclient.CheckPageSize(n, MaxPageSize); err != nil {
-			return err
-		}
-		c.pageSize = n
-		return nil
-	}
-}
+func WithPageSize(n int) Option { return set(apiclient.PageSize(n)) }
 
 // WithRegistryAPI sets the Docker Registry API client Inspect reads
 // manifests and image configs with; without it Inspect knows only what the
@@ -120,30 +98,20 @@ func WithRegistryAPI(r RegistryAPI) Option {
 }
 
 // WithUserAgent sets the User-Agent (default "docker-werf/<version>").
-func WithUserAgent(ua string) Option {
-	return func(c *Client) error {
-		c.ua = ua
-		return nil
-	}
-}
+func WithUserAgent(ua string) Option { return set(apiclient.UserAgent(ua)) }
 
 // WithListingMaxAge sets how long after a tag listing Resolve answers from
 // it (once per tag) instead of fetching the tag again (default
 // DefaultListingMaxAge; 0: always fetch). The inventory resolves every tag
 // right after listing them: reusing the listing saves one request per tag.
 // Untag always fetches the tag first.
-func WithListingMaxAge(d time.Duration) Option {
-	return func(c *Client) error {
-		c.maxAge = max(d, 0)
-		return nil
-	}
-}
+func WithListingMaxAge(d time.Duration) Option { return set(apiclient.ListingMaxAge(d)) }
 
 // WithClock replaces time.Now (expiry of tags, listing age); for tests.
 func WithClock(now func() time.Time) Option {
 	return func(c *Client) error {
 		if now != nil {
-			c.now = now
+			c.Now = now
 		}
 		return nil
 	}
@@ -160,14 +128,9 @@ type Client struct {
 	namespace string
 	repo      string // may contain "/" (extended repository names)
 	token     string
-	base      *url.URL
-	rt        http.RoundTripper
-	hc        *http.Client
-	pageSize  int
-	api       RegistryAPI
-	ua        string
-	maxAge    time.Duration
-	now       func() time.Time
+	apiclient.Settings
+	hc  *http.Client
+	api RegistryAPI
 
 	mu       sync.Mutex
 	listed   map[string]quayTag // tag -> the last listing's entry, until Resolve takes it
@@ -197,10 +160,8 @@ func New(repo registry.Repository, creds Credentials, opts ...Option) (*Client, 
 		namespace: ns,
 		repo:      name,
 		token:     creds.Token,
-		pageSize:  DefaultPageSize,
-		ua:        "docker-werf/" + version.Version,
-		maxAge:    DefaultListingMaxAge,
-		now:       time.Now,
+		Settings: apiclient.Settings{PageSize: DefaultPageSize, MaxPageSize: MaxPageSize,
+			UA: "docker-werf/" + version.Version, MaxAge: DefaultListingMaxAge, Now: time.Now},
 	}
 	if err := WithBaseURL("https://" + repo.Host)(c); err != nil {
 		return nil, fmt.Errorf("quay: %s: %w", c.name, err)
@@ -210,11 +171,11 @@ func New(repo registry.Repository, creds Credentials, opts ...Option) (*Client, 
 			return nil, fmt.Errorf("quay: %s: %w", c.name, err)
 		}
 	}
-	if c.rt == nil {
-		c.rt = defaultTransport()
+	if c.RT == nil {
+		c.RT = defaultTransport()
 	}
 	c.hc = &http.Client{
-		Transport: c.rt,
+		Transport: c.RT,
 		// A redirect would be followed with the token to wherever it
 		// points, and a DELETE turned into a GET: take the answer as it is.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -236,7 +197,7 @@ func (c *Client) repoPath(suffix string) string {
 	for i, s := range segs {
 		segs[i] = url.PathEscape(s)
 	}
-	return c.base.String() + "/api/v1/repository/" + strings.Join(segs, "/") + suffix
+	return c.Base.String() + "/api/v1/repository/" + strings.Join(segs, "/") + suffix
 }
 
 // do sends one authenticated request. The caller closes the response.
@@ -247,7 +208,7 @@ func (c *Client) do(ctx context.Context, op, method, u string) (*http.Response, 
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", c.ua)
+	req.Header.Set("User-Agent", c.UA)
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("quay: %s %s: %s", op, c.name, c.redact(err.Error()))

@@ -84,7 +84,7 @@ func TestNew(t *testing.T) {
 	_, err = New(testRepo, Credentials{Token: rwToken}, WithPageSize(0))
 	assert.ErrorContains(t, err, "page size 0")
 	_, err = New(testRepo, Credentials{Token: rwToken}, WithBaseURL("quay.io"))
-	assert.ErrorContains(t, err, "invalid Quay URL")
+	assert.ErrorContains(t, err, "invalid Quay API URL")
 
 	c, err := New(registry.Repository{Host: "quay.example.com:8443", Path: "org/group/app"}, Credentials{Token: rwToken})
 	assert.NilError(t, err)

@@ -76,12 +76,12 @@ func (c *Client) Tags(ctx context.Context) ([]string, error) {
 func (c *Client) list(ctx context.Context, op string) ([]quayTag, error) {
 	var tags []quayTag
 	seen := map[string]bool{}
-	now := c.now()
+	now := c.Now()
 	for page := 1; ; page++ {
 		if page > maxPages {
 			return nil, fmt.Errorf("quay: %s %s: pagination does not end (at page %d)", op, c.name, page)
 		}
-		q := url.Values{"onlyActiveTags": {"true"}, "limit": {strconv.Itoa(c.pageSize)}, "page": {strconv.Itoa(page)}}
+		q := url.Values{"onlyActiveTags": {"true"}, "limit": {strconv.Itoa(c.PageSize)}, "page": {strconv.Itoa(page)}}
 		var p tagPage
 		if err := c.getJSON(ctx, op, c.repoPath("/tag/")+"?"+q.Encode(), false, &p); err != nil {
 			var e *Error
@@ -117,7 +117,7 @@ func (c *Client) remember(tags []quayTag) {
 	defer c.mu.Unlock()
 	c.listed = make(map[string]quayTag, len(tags))
 	c.digests = map[string]*digestInfo{}
-	c.listedAt = c.now()
+	c.listedAt = c.Now()
 	for _, t := range tags {
 		c.listed[t.Name] = t
 		c.noteLocked(t)
@@ -166,7 +166,7 @@ func (c *Client) takeListed(tag string) (quayTag, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	t, ok := c.listed[tag]
-	if !ok || c.now().Sub(c.listedAt) > c.maxAge || !t.live(c.now()) {
+	if !ok || c.Now().Sub(c.listedAt) > c.MaxAge || !t.live(c.Now()) {
 		return quayTag{}, false
 	}
 	delete(c.listed, tag)
@@ -181,7 +181,7 @@ func (c *Client) getTag(ctx context.Context, op, tag string, write bool) (quayTa
 	if err := c.getJSON(ctx, op, c.repoPath("/tag/")+"?"+q.Encode(), write, &p); err != nil {
 		return quayTag{}, err
 	}
-	now := c.now()
+	now := c.Now()
 	for _, t := range p.Tags {
 		if t.Name == tag && t.live(now) {
 			c.rememberOne(t)
