@@ -105,7 +105,8 @@ var nativeBackends = map[registry.Kind]nativeBackend{
 func openClient(dockerCLI command.Cli, repo registry.Repository, conn connectionOptions, native nativeCredentials) (cleanup.Registry, error) {
 	api, err := registryapi.New(repo.Name(), cleanupKeychain(dockerCLI, repo.Host, conn),
 		registryapi.WithUserAgent(remote.UserAgent()), registryapi.WithInsecure(conn.insecure),
-		registryapi.WithRequestTimeout(conn.requestTimeout))
+		registryapi.WithRequestTimeout(conn.requestTimeout),
+		registryapi.WithTLS(registryapi.TLSOptions{CertsDirs: certsDirs(), SkipVerify: conn.skipTLSVerify}))
 	if err != nil {
 		return nil, err
 	}
@@ -135,4 +136,15 @@ func hasGitLabToken(native nativeCredentials, host string) bool {
 	}
 	ciRegistry, err := registry.HostKey(os.Getenv("CI_REGISTRY"))
 	return err == nil && os.Getenv("CI_JOB_TOKEN") != "" && ciRegistry == host
+}
+
+// envCertsDir replaces docker's certificate directories (DefaultCertsDirs):
+// for tests, and for a CI image that keeps them elsewhere.
+const envCertsDir = "DOCKER_WERF_CERTS_DIR"
+
+func certsDirs() []string {
+	if d := os.Getenv(envCertsDir); d != "" {
+		return []string{d}
+	}
+	return registryapi.DefaultCertsDirs()
 }

@@ -52,6 +52,7 @@ type connectionOptions struct {
 	parallel       int
 	requestTimeout time.Duration
 	timeout        time.Duration
+	skipTLSVerify  bool
 }
 
 func newCleanupCommand(dockerCLI command.Cli) *cobra.Command {
@@ -122,6 +123,9 @@ func addConnectionFlags(fs *pflag.FlagSet, o *connectionOptions) {
 	flagenv.Bind(fs, "registry-password", "WERF_REGISTRY_PASSWORD")
 	fs.BoolVar(&o.insecure, "insecure-registry", false, "Allow plain HTTP to the registry")
 	flagenv.Bind(fs, "insecure-registry", "WERF_INSECURE_REGISTRY")
+	fs.BoolVar(&o.skipTLSVerify, "skip-tls-verify-registry", false,
+		"Accept any TLS certificate of the registry (better: its CA in /etc/docker/certs.d/HOST[:PORT]/ca.crt, or SSL_CERT_FILE)")
+	flagenv.Bind(fs, "skip-tls-verify-registry", "WERF_SKIP_TLS_VERIFY_REGISTRY")
 	fs.IntVar(&o.parallel, "parallel", 8, "Requests in flight at once")
 	flagenv.Bind(fs, "parallel", "WERF_PARALLEL")
 	fs.DurationVar(&o.requestTimeout, "request-timeout", registryapi.DefaultRequestTimeout,

@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -172,18 +173,65 @@ func openRegistry(dockerCLI command.Cli, addr string, kindOpts repoOptions, conn
 
 // cleanupKeychain: the given login, else what docker-credential-werf answers
 // for a cleanup job (WERF_IMAGES_CLEANUP_PASSWORD, the CI job's token,
-// WERF_REGISTRY_AUTH_*), else the docker config.
+// WERF_REGISTRY_AUTH_*), else the docker config. It says which of them
+// answered, for the error of a refused login.
 func cleanupKeychain(dockerCLI command.Cli, host string, conn connectionOptions) authn.Keychain {
 	if conn.username != "" {
-		return staticKeychain{host: host, auth: authn.FromConfig(authn.AuthConfig{Username: conn.username, Password: conn.password})}
+		return &sourcedKeychain{sources: []keychainSource{{
+			name: "--registry-username and --registry-password (WERF_REGISTRY_USERNAME, WERF_REGISTRY_PASSWORD)",
+			kc:   staticKeychain{host: host, auth: authn.FromConfig(authn.AuthConfig{Username: conn.username, Password: conn.password})},
+		}}}
 	}
 	cfg := dockerCLI.ConfigFile()
 	dir := filepath.Dir(cfg.Filename)
-	keychains := []authn.Keychain{}
+	kc := &sourcedKeychain{}
 	if r, err := creds.New(creds.Options{Env: os.Getenv, ConfigDir: dir, Purpose: creds.Cleanup, EnvironmentOnly: true}); err == nil {
-		keychains = append(keychains, authn.NewKeychainFromHelper(r))
+		kc.sources = append(kc.sources, keychainSource{
+			name: "the environment (WERF_IMAGES_CLEANUP_PASSWORD, the CI job token or WERF_REGISTRY_AUTH_*)",
+			kc:   authn.NewKeychainFromHelper(r)})
 	}
-	return authn.NewMultiKeychain(append(keychains, dockerauth.New(cfg, dir, creds.Cleanup))...)
+	kc.sources = append(kc.sources, keychainSource{name: "the docker config " + cfg.Filename, kc: dockerauth.New(cfg, dir, creds.Cleanup)})
+	return kc
+}
+
+type keychainSource struct {
+	name string
+	kc   authn.Keychain
+}
+
+// sourcedKeychain is authn.NewMultiKeychain that remembers which keychain
+// answered.
+type sourcedKeychain struct {
+	sources []keychainSource
+
+	mu       sync.Mutex
+	answered map[string]string // registry -> source name
+}
+
+func (k *sourcedKeychain) Resolve(r authn.Resource) (authn.Authenticator, error) {
+	for _, s := range k.sources {
+		a, err := s.kc.Resolve(r)
+		if err != nil {
+			return nil, err
+		}
+		if a != authn.Anonymous {
+			k.mu.Lock()
+			if k.answered == nil {
+				k.answered = map[string]string{}
+			}
+			k.answered[r.RegistryStr()] = s.name
+			k.mu.Unlock()
+			return a, nil
+		}
+	}
+	return authn.Anonymous, nil
+}
+
+// CredentialSource implements registryapi.CredentialSource.
+func (k *sourcedKeychain) CredentialSource(r authn.Resource) string {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.answered[r.RegistryStr()]
 }
 
 // openImageCache opens the image cache for a registry the cache serves (the

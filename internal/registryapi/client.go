@@ -71,10 +71,12 @@ type Client struct {
 	insecure bool
 	pageSize int
 	timeout  time.Duration // of each attempt, for the shared transport
+	tls      TLSOptions
 
 	mu     sync.Mutex // guards the lazily set fields below
 	scheme string     // "https" or "http", once pinged
 	auth   authn.Authenticator
+	who    string // which user was tried, and from where, for 401s
 	read   *http.Client // pull scope
 	write  *http.Client // push,pull,delete scope
 
@@ -190,7 +192,15 @@ func New(repo string, kc authn.Keychain, opts ...Option) (*Client, error) {
 		}
 	}
 	if c.base == nil {
-		c.base = sharedTransport(c.timeout)
+		cfg, err := tlsConfig(c.host, c.tls)
+		if err != nil {
+			return nil, fmt.Errorf("registryapi: %w", err)
+		}
+		if cfg != nil {
+			c.base = tlsTransport(cfg, c.timeout)
+		} else {
+			c.base = sharedTransport(c.timeout)
+		}
 	}
 	return c, nil
 }
@@ -230,6 +240,7 @@ func (c *Client) client(ctx context.Context, write bool) (*http.Client, error) {
 		if err != nil {
 			return nil, fmt.Errorf("registryapi: getting credentials for %s: %w", c.host, err)
 		}
+		c.who = describeCredentials(*cfg, c.kc, c.repo)
 		if *cfg == (authn.AuthConfig{}) {
 			c.auth = authn.Anonymous
 		} else {
@@ -271,7 +282,7 @@ func (c *Client) authError(op string, write bool, err error) error {
 	var te *transport.Error
 	if errors.As(err, &te) && (te.StatusCode == http.StatusUnauthorized || te.StatusCode == http.StatusForbidden) {
 		return fmt.Errorf("registryapi: authenticating to %s for %s %s: %w: %s", c.host, op, c.path,
-			ErrUnauthorized, scrub(unauthorizedHint(c.host, write)+" ("+te.Error()+")"))
+			ErrUnauthorized, scrub(c.unauthorizedHintLocked(write)+" ("+te.Error()+")"))
 	}
 	return fmt.Errorf("registryapi: authenticating to %s for %s %s: %w", c.host, op, c.path, err)
 }
@@ -287,6 +298,9 @@ func (c *Client) pickScheme(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("registryapi: connecting to %s: %w", c.host, ctx.Err())
 	}
 	if !c.insecure && !(plainHTTP(httpsErr) && isLoopback(c.host)) {
+		if hint := untrustedHint(c.host, httpsErr); hint != "" {
+			return "", fmt.Errorf("registryapi: connecting to https://%s/v2/: %w; %s", c.host, httpsErr, hint)
+		}
 		return "", fmt.Errorf("registryapi: connecting to https://%s/v2/: %w", c.host, httpsErr)
 	}
 	if err := c.ping(ctx, "http"); err != nil {

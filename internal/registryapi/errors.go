@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/google/go-containerregistry/pkg/authn"
 	"io"
 	"net/http"
 	"regexp"
@@ -106,7 +107,7 @@ func (c *Client) responseError(op string, write bool, resp *http.Response) *Resp
 	e.Message = scrub(strings.Join(msgs, "; "))
 	switch {
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-		e.kind, e.hint = ErrUnauthorized, unauthorizedHint(c.host, write)
+		e.kind, e.hint = ErrUnauthorized, c.unauthorizedHint(write)
 	case resp.StatusCode == http.StatusNotFound:
 		e.kind = ErrNotFound
 	case resp.Request.Method == http.MethodDelete && e.unsupported():
@@ -115,13 +116,52 @@ func (c *Client) responseError(op string, write bool, resp *http.Response) *Resp
 	return e
 }
 
-// unauthorizedHint says which rights may be missing.
-func unauthorizedHint(host string, write bool) string {
+// unauthorizedHint says whose credentials were refused and which rights
+// may be missing.
+func (c *Client) unauthorizedHint(write bool) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.unauthorizedHintLocked(write)
+}
+
+// unauthorizedHintLocked is unauthorizedHint with c.mu held.
+func (c *Client) unauthorizedHintLocked(write bool) string {
+	who := c.who
+	if who == "" {
+		who = "no credentials were sent"
+	}
 	if write {
-		return "the credentials for " + host + " may be missing or lack delete rights " +
+		return who + "; the credentials for " + c.host + " may be wrong or lack delete rights " +
 			"(deleting tags needs pull, push and delete access to the repository)"
 	}
-	return "the credentials for " + host + " may be missing or lack pull rights"
+	return who + "; the credentials for " + c.host + " may be wrong or lack pull rights"
+}
+
+// CredentialSource is implemented by keychains that can say where the
+// credentials they resolved for a registry came from ("the docker config
+// /home/ci/.docker/config.json"), for error messages; never the secret.
+type CredentialSource interface {
+	CredentialSource(r authn.Resource) string
+}
+
+// describeCredentials says which user was tried and where the credentials
+// came from.
+func describeCredentials(cfg authn.AuthConfig, kc authn.Keychain, r authn.Resource) string {
+	var who string
+	switch {
+	case cfg.Username != "":
+		who = fmt.Sprintf("tried user %q", cfg.Username)
+	case cfg.IdentityToken != "" || cfg.RegistryToken != "":
+		who = "tried a token"
+	default:
+		return "no credentials were found for " + r.RegistryStr() + ", so none were sent"
+	}
+	if s, ok := kc.(CredentialSource); ok {
+		if src := s.CredentialSource(r); src != "" {
+			who += " from " + src
+		}
+	}
+	return who
 }
 
 func truncate(s string, n int) string {
