@@ -76,7 +76,7 @@ type Client struct {
 	mu     sync.Mutex // guards the lazily set fields below
 	scheme string     // "https" or "http", once pinged
 	auth   authn.Authenticator
-	who    string // which user was tried, and from where, for 401s
+	who    string       // which user was tried, and from where, for 401s
 	read   *http.Client // pull scope
 	write  *http.Client // push,pull,delete scope
 
