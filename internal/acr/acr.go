@@ -95,6 +95,9 @@ var defaultTransport = apiclient.SharedTransport(64)
 // Option configures a Client.
 type Option func(*Client) error
 
+// set is the Option of a shared setting.
+func set(s apiclient.Setting) Option { return func(c *Client) error { return s(&c.Settings) } }
+
 // WithBaseURL sets the registry endpoint serving /acr/v1, /oauth2 and /v2
 // (default https://<host>). Tokens are still asked for the repository's
 // host as the service.
@@ -104,7 +107,7 @@ func WithBaseURL(raw string) Option {
 		if err != nil || !apiclient.IsBaseURL(u) || (u.Path != "" && u.Path != "/") {
 			return fmt.Errorf("invalid base URL %q: want https://host[:port]", raw)
 		}
-		c.base = &url.URL{Scheme: u.Scheme, Host: u.Host}
+		c.Base = &url.URL{Scheme: u.Scheme, Host: u.Host}
 		return nil
 	}
 }
@@ -113,35 +116,14 @@ func WithBaseURL(raw string) Option {
 // authentication (default: a retry.Transport over a clone of
 // http.DefaultTransport, shared by all clients). Nothing above it retries,
 // so pass a retry.Transport or something that honours 429 alike.
-func WithTransport(rt http.RoundTripper) Option {
-	return func(c *Client) error {
-		if err := apiclient.CheckTransport(rt); err != nil {
-			return err
-		}
-		c.rt = rt
-		return nil
-	}
-}
+func WithTransport(rt http.RoundTripper) Option { return set(apiclient.Transport(rt)) }
 
 // WithPageSize sets the n= of tag listings, 1 to MaxPageSize (default
 // DefaultPageSize).
-func WithPageSize(n int) Option {
-	return func(c *Client) error {
-		if n < 1 || n > MaxPageSize {
-			return fmt.Errorf("page size %d out of range 1-%d", n, MaxPageSize)
-		}
-		c.pageSize = n
-		return nil
-	}
-}
+func WithPageSize(n int) Option { return set(apiclient.PageSize(n)) }
 
 // WithUserAgent sets the User-Agent (default "docker-werf/<version>").
-func WithUserAgent(ua string) Option {
-	return func(c *Client) error {
-		c.ua = ua
-		return nil
-	}
-}
+func WithUserAgent(ua string) Option { return set(apiclient.UserAgent(ua)) }
 
 // WithTenant sets the Microsoft Entra tenant sent when exchanging an Entra
 // access token (default: the token's own "tid").
@@ -156,12 +138,7 @@ func WithTenant(tenant string) Option {
 // it (once per tag) instead of reading the tag again (default
 // DefaultListingMaxAge; 0: always read). The inventory resolves every tag
 // right after listing them: reusing the listing saves one request per tag.
-func WithListingMaxAge(d time.Duration) Option {
-	return func(c *Client) error {
-		c.maxAge = max(d, 0)
-		return nil
-	}
-}
+func WithListingMaxAge(d time.Duration) Option { return set(apiclient.ListingMaxAge(d)) }
 
 // RegistryAPI is what Inspect asks of the Docker Registry API: manifests and
 // image configs, which ACR's metadata API does not show.
@@ -189,7 +166,7 @@ func WithRegistryAPI(r RegistryAPI) Option {
 func WithClock(now func() time.Time) Option {
 	return func(c *Client) error {
 		if now != nil {
-			c.now = now
+			c.Now = now
 		}
 		return nil
 	}
@@ -198,19 +175,14 @@ func WithClock(now func() time.Time) Option {
 // Client talks to one ACR repository. It is safe for concurrent use and
 // implements cleanup.Registry.
 type Client struct {
-	name     string // host/path, for messages
-	path     string // repository inside the registry
-	base     *url.URL
-	rt       http.RoundTripper // beneath authentication
-	hc       *http.Client      // authenticated
-	auth     *authTransport
-	v2       RegistryAPI
-	ownV2    bool // v2 uses this client's credentials
-	ua       string
-	tenant   string
-	now      func() time.Time
-	pageSize int
-	maxAge   time.Duration
+	name string // host/path, for messages
+	path string // repository inside the registry
+	apiclient.Settings
+	hc     *http.Client // authenticated
+	auth   *authTransport
+	v2     RegistryAPI
+	ownV2  bool // v2 uses this client's credentials
+	tenant string
 
 	mu       sync.Mutex
 	locked   map[string]string // tag -> why it is locked, from the last listing or lookup
@@ -243,20 +215,20 @@ func New(repo registry.Repository, creds Credentials, opts ...Option) (*Client, 
 	if repo.Host == "" || repo.Path == "" {
 		return nil, fmt.Errorf("acr: invalid repository %q", name)
 	}
-	c := &Client{name: name, path: repo.Path, ua: "docker-werf/" + version.Version, now: time.Now,
-		pageSize: DefaultPageSize, maxAge: DefaultListingMaxAge}
+	c := &Client{name: name, path: repo.Path, Settings: apiclient.Settings{PageSize: DefaultPageSize,
+		MaxPageSize: MaxPageSize, UA: "docker-werf/" + version.Version, MaxAge: DefaultListingMaxAge, Now: time.Now}}
 	for _, opt := range opts {
 		if err := opt(c); err != nil {
 			return nil, fmt.Errorf("acr: %s: %w", name, err)
 		}
 	}
-	if c.base == nil {
-		c.base = &url.URL{Scheme: "https", Host: repo.Host}
+	if c.Base == nil {
+		c.Base = &url.URL{Scheme: "https", Host: repo.Host}
 	}
-	if c.rt == nil {
-		c.rt = defaultTransport()
+	if c.RT == nil {
+		c.RT = defaultTransport()
 	}
-	c.auth = &authTransport{base: c.rt, host: c.base.Host}
+	c.auth = &authTransport{base: c.RT, host: c.Base.Host}
 	switch {
 	case creds.Token != "":
 		c.auth.tokens = c.newTokenSource(repo.Host, creds.Token, credToken)
@@ -277,8 +249,8 @@ func New(repo registry.Repository, creds Credentials, opts ...Option) (*Client, 
 	}
 	c.hc = &http.Client{Transport: c.auth}
 	if c.v2 == nil {
-		v2, err := registryapi.New(c.base.Host+"/"+c.path, nil, registryapi.WithTransport(c.auth),
-			registryapi.WithUserAgent(c.ua), registryapi.WithInsecure(c.base.Scheme == "http"))
+		v2, err := registryapi.New(c.Base.Host+"/"+c.path, nil, registryapi.WithTransport(c.auth),
+			registryapi.WithUserAgent(c.UA), registryapi.WithInsecure(c.Base.Scheme == "http"))
 		if err != nil {
 			return nil, fmt.Errorf("acr: %w", err)
 		}

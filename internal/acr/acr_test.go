@@ -150,7 +150,7 @@ func TestNewValidates(t *testing.T) {
 		{"no username", Credentials{Password: "p"}, nil, "--repo-acr-username (WERF_REPO_ACR_USERNAME) is not set"},
 		{"base URL with a path", adminCreds(), []Option{WithBaseURL("https://x.azurecr.io/acr")}, "invalid base URL"},
 		{"page size", adminCreds(), []Option{WithPageSize(0)}, "page size 0 out of range"},
-		{"page size above acr-cli's", adminCreds(), []Option{WithPageSize(101)}, "page size 101 out of range 1-100"},
+		{"page size above acr-cli's", adminCreds(), []Option{WithPageSize(101)}, "page size 101 out of range"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := New(testRepo, tc.creds, tc.opts...)

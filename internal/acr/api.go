@@ -115,7 +115,7 @@ func parseTime(s string) time.Time {
 // repository name is one path segment, its slashes encoded, as the Azure
 // SDKs and acr-cli send it.
 func (c *Client) acrURL(suffix string, q url.Values) string {
-	u := c.base.Scheme + "://" + c.base.Host + "/acr/v1/" + url.PathEscape(c.path) + suffix
+	u := c.Base.Scheme + "://" + c.Base.Host + "/acr/v1/" + url.PathEscape(c.path) + suffix
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
@@ -124,7 +124,7 @@ func (c *Client) acrURL(suffix string, q url.Values) string {
 
 // v2URL returns the URL of a registry API path below the repository.
 func (c *Client) v2URL(suffix string) string {
-	return c.base.Scheme + "://" + c.base.Host + "/v2/" + c.path + suffix
+	return c.Base.Scheme + "://" + c.Base.Host + "/v2/" + c.path + suffix
 }
 
 // send runs one authenticated request. The caller closes the response.
@@ -134,7 +134,7 @@ func (c *Client) send(ctx context.Context, method, u string) (*http.Response, er
 		return nil, err
 	}
 	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", c.ua)
+	req.Header.Set("User-Agent", c.UA)
 	return c.hc.Do(req)
 }
 
@@ -169,7 +169,7 @@ func (c *Client) getJSON(ctx context.Context, op, u string, v any) (*http.Respon
 // does not know has no tags. It refreshes what Protected returns.
 func (c *Client) TagDetails(ctx context.Context) ([]TagAttributes, error) {
 	const op = "listing tags of"
-	q := url.Values{"n": {strconv.Itoa(c.pageSize)}, "orderby": {"timedesc"}}
+	q := url.Values{"n": {strconv.Itoa(c.PageSize)}, "orderby": {"timedesc"}}
 	var out []TagAttributes
 	seen := map[string]bool{}
 	locked := map[string]string{}
@@ -215,7 +215,7 @@ func (c *Client) TagDetails(ctx context.Context) ([]TagAttributes, error) {
 		q.Set("last", last)
 	}
 	c.mu.Lock()
-	c.locked, c.listed, c.listedAt = locked, listed, c.now()
+	c.locked, c.listed, c.listedAt = locked, listed, c.Now()
 	c.mu.Unlock()
 	return out, nil
 }
@@ -297,7 +297,7 @@ func (c *Client) Resolve(ctx context.Context, tag string) (registryapi.Descripto
 	c.mu.Lock()
 	digest, ok := c.listed[tag]
 	delete(c.listed, tag)
-	fresh := ok && c.now().Sub(c.listedAt) <= c.maxAge
+	fresh := ok && c.Now().Sub(c.listedAt) <= c.MaxAge
 	c.mu.Unlock()
 	if fresh {
 		return registryapi.Descriptor{Digest: digest}, nil

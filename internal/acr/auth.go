@@ -106,9 +106,9 @@ type tokenSource struct {
 }
 
 func (c *Client) newTokenSource(service, token string, cred registry.Credential) *tokenSource {
-	s := &tokenSource{rt: c.rt, endpoint: c.base.Scheme + "://" + c.base.Host, service: service,
-		scope: "repository:" + c.path + ":pull,delete,metadata_read,metadata_write", ua: c.ua, tenant: c.tenant,
-		cred: cred, now: c.now, repo: c.name}
+	s := &tokenSource{rt: c.RT, endpoint: c.Base.Scheme + "://" + c.Base.Host, service: service,
+		scope: "repository:" + c.path + ":pull,delete,metadata_read,metadata_write", ua: c.UA, tenant: c.tenant,
+		cred: cred, now: c.Now, repo: c.name}
 	if claims := jwtClaims(token); isEntraToken(claims) {
 		s.entra = token
 		if s.tenant == "" {

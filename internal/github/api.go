@@ -28,7 +28,7 @@ type Error = apiclient.Error
 
 // endpoint returns the URL of an escaped API path below the base URL.
 func (c *Client) endpoint(escapedPath string, q url.Values) string {
-	u := c.base.String() + escapedPath
+	u := c.Base.String() + escapedPath
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
@@ -44,7 +44,7 @@ func (c *Client) do(ctx context.Context, method, u string) (*http.Response, erro
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	req.Header.Set("Accept", "application/vnd.github+json")
 	req.Header.Set("X-GitHub-Api-Version", APIVersion)
-	req.Header.Set("User-Agent", c.ua)
+	req.Header.Set("User-Agent", c.UA)
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		return nil, c.redactErr(err)
@@ -197,5 +197,5 @@ func (c *Client) redactErr(err error) error { return apiclient.RedactError(err, 
 // one requested (/organizations/{id}/... for /orgs/{org}/...); they are
 // followed as given, but only on the API's own host, with its scheme.
 func (c *Client) nextLink(resp *http.Response) (string, error) {
-	return apiclient.NextLink(resp, c.base)
+	return apiclient.NextLink(resp, c.Base)
 }

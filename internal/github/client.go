@@ -98,44 +98,22 @@ type RegistryAPI interface {
 // Option configures a Client.
 type Option func(*Client) error
 
+// set is the Option of a shared setting.
+func set(s apiclient.Setting) Option { return func(c *Client) error { return s(&c.Settings) } }
+
 // WithBaseURL sets the REST API endpoint (default DefaultBaseURL for ghcr.io;
 // https://<host>/api/v3 for a GitHub Enterprise Server registry at
 // containers.<host>).
-func WithBaseURL(base string) Option {
-	return func(c *Client) error {
-		u, err := url.Parse(strings.TrimRight(base, "/"))
-		if err != nil || !apiclient.IsBaseURL(u) {
-			return fmt.Errorf("invalid GitHub API URL %q: want http(s)://host[/path]", base)
-		}
-		c.base = u
-		return nil
-	}
-}
+func WithBaseURL(base string) Option { return set(apiclient.BaseURL("GitHub API", base)) }
 
 // WithTransport sets the HTTP transport (default: one retry.Transport shared
 // by all clients of this package, over a clone of http.DefaultTransport).
 // Nothing above it retries, so pass a retrying one.
-func WithTransport(rt http.RoundTripper) Option {
-	return func(c *Client) error {
-		if err := apiclient.CheckTransport(rt); err != nil {
-			return err
-		}
-		c.rt = rt
-		return nil
-	}
-}
+func WithTransport(rt http.RoundTripper) Option { return set(apiclient.Transport(rt)) }
 
 // WithPageSize sets the per_page of version listings, 1 to MaxPageSize
 // (default DefaultPageSize).
-func WithPageSize(n int) Option {
-	return func(c *Client) error {
-		if err := apiclient.CheckPageSize(n, MaxPageSize); err != nil {
-			return err
-		}
-		c.pageSize = n
-		return nil
-	}
-}
+func WithPageSize(n int) Option { return set(apiclient.PageSize(n)) }
 
 // WithRegistryAPI sets the Docker Registry API client Inspect reads
 // manifests and image configs with. Without it Inspect knows only the
@@ -174,15 +152,7 @@ func WithDeleteConcurrency(n int) Option {
 }
 
 // WithUserAgent sets the User-Agent (default "docker-werf/<version>").
-func WithUserAgent(ua string) Option {
-	return func(c *Client) error {
-		if ua == "" {
-			return errors.New("empty user agent")
-		}
-		c.ua = ua
-		return nil
-	}
-}
+func WithUserAgent(ua string) Option { return set(apiclient.UserAgent(ua)) }
 
 // defaultTransport is shared by every Client built without WithTransport,
 // so that they share connections and the per-host rate-limit gates.
@@ -193,17 +163,14 @@ var defaultTransport = apiclient.SharedTransport(16)
 // deletions of a run: DeleteManifest refuses to delete a version that got a
 // tag the Client did not see on it when it first listed it.
 type Client struct {
-	name      string // host/path, for messages
-	owner     string
-	pkg       string // package name, unescaped
-	token     string
-	base      *url.URL
-	rt        http.RoundTripper
+	name  string // host/path, for messages
+	owner string
+	pkg   string // package name, unescaped
+	token string
+	apiclient.Settings
 	hc        *http.Client
-	pageSize  int
 	regAPI    RegistryAPI
 	ownerType OwnerType
-	ua        string
 	deletes   chan struct{} // bounds concurrent deletions
 
 	mu     sync.Mutex
@@ -229,8 +196,7 @@ func New(repo registry.Repository, creds Credentials, opts ...Option) (*Client, 
 		owner:    owner,
 		pkg:      pkg,
 		token:    strings.TrimSpace(creds.Token),
-		pageSize: DefaultPageSize,
-		ua:       "docker-werf/" + buildversion.Version,
+		Settings: apiclient.Settings{PageSize: DefaultPageSize, MaxPageSize: MaxPageSize, UA: "docker-werf/" + buildversion.Version},
 		baseline: map[string][]string{},
 	}
 	for _, opt := range opts {
@@ -243,20 +209,20 @@ func New(repo registry.Repository, creds Credentials, opts ...Option) (*Client, 
 			"which needs a classic personal access token with the read:packages and delete:packages scopes "+
 			"(or a workflow's GITHUB_TOKEN with admin access to the package)", name, tokenCredential())
 	}
-	if c.base == nil {
+	if c.Base == nil {
 		base, err := defaultBaseURL(repo.Host)
 		if err != nil {
 			return nil, fmt.Errorf("github: %s: %w", name, err)
 		}
-		c.base = base
+		c.Base = base
 	}
-	if c.rt == nil {
-		c.rt = defaultTransport()
+	if c.RT == nil {
+		c.RT = defaultTransport()
 	}
 	if c.deletes == nil {
 		c.deletes = make(chan struct{}, DefaultDeleteConcurrency)
 	}
-	c.hc = &http.Client{Transport: c.rt, CheckRedirect: sameHostRedirect}
+	c.hc = &http.Client{Transport: c.RT, CheckRedirect: sameHostRedirect}
 	return c, nil
 }
 

@@ -145,7 +145,7 @@ func (c *Client) list(ctx context.Context) (*snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	next := c.endpoint(prefix+"/versions", url.Values{"per_page": {strconv.Itoa(c.pageSize)}})
+	next := c.endpoint(prefix+"/versions", url.Values{"per_page": {strconv.Itoa(c.PageSize)}})
 	var all []*version
 	seen := map[string]bool{}
 	for page := 0; next != ""; page++ {
@@ -186,7 +186,7 @@ func (c *Client) list(ctx context.Context) (*snapshot, error) {
 // comes without one (a proxy dropped it, an Enterprise Server leaves it
 // out), page=N+1, until a short page.
 func (c *Client) nextPage(resp *http.Response, n int) (string, error) {
-	if _, ok := resp.Header["Link"]; ok || n < c.pageSize {
+	if _, ok := resp.Header["Link"]; ok || n < c.PageSize {
 		return c.nextLink(resp)
 	}
 	u := *resp.Request.URL

@@ -23,7 +23,7 @@ type Error = apiclient.Error
 
 // endpoint returns the URL of an escaped API path below the base URL.
 func (c *Client) endpoint(escapedPath string, q url.Values) string {
-	u := c.base.String() + escapedPath
+	u := c.Base.String() + escapedPath
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
@@ -38,7 +38,7 @@ func (c *Client) do(ctx context.Context, method, u string) (*http.Response, erro
 	}
 	req.Header.Set(c.header, c.token)
 	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", c.ua)
+	req.Header.Set("User-Agent", c.UA)
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		return nil, c.redactErr(err)
@@ -126,7 +126,7 @@ func withPage(u *url.URL, page int) string {
 
 // nextLink returns the rel="next" URL of resp's Link header, or "".
 func (c *Client) nextLink(resp *http.Response) (string, error) {
-	return apiclient.NextLink(resp, c.base)
+	return apiclient.NextLink(resp, c.Base)
 }
 
 // apiError is GitLab's error body: {"message": "404 Project Not Found"},

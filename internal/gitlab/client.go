@@ -96,6 +96,9 @@ type RegistryAPI interface {
 // Option configures a Client.
 type Option func(*Client) error
 
+// set is the Option of a shared setting.
+func set(s apiclient.Setting) Option { return func(c *Client) error { return s(&c.Settings) } }
+
 // WithBaseURL sets the API endpoint, e.g. https://gitlab.example.com/api/v4.
 // It wins over everything else.
 func WithBaseURL(base string) Option {
@@ -104,7 +107,7 @@ func WithBaseURL(base string) Option {
 		if err != nil {
 			return err
 		}
-		c.base = u
+		c.Base = u
 		return nil
 	}
 }
@@ -120,27 +123,11 @@ func parseBase(base string) (*url.URL, error) {
 // WithTransport sets the HTTP transport (default: one retry.Transport shared
 // by all clients of this package, over a clone of http.DefaultTransport).
 // Nothing above it retries, so pass a retrying one.
-func WithTransport(rt http.RoundTripper) Option {
-	return func(c *Client) error {
-		if err := apiclient.CheckTransport(rt); err != nil {
-			return err
-		}
-		c.rt = rt
-		return nil
-	}
-}
+func WithTransport(rt http.RoundTripper) Option { return set(apiclient.Transport(rt)) }
 
 // WithPageSize sets the per_page of listings, 1 to MaxPageSize (default
 // DefaultPageSize).
-func WithPageSize(n int) Option {
-	return func(c *Client) error {
-		if err := apiclient.CheckPageSize(n, MaxPageSize); err != nil {
-			return err
-		}
-		c.pageSize = n
-		return nil
-	}
-}
+func WithPageSize(n int) Option { return set(apiclient.PageSize(n)) }
 
 // WithRegistryAPI sets the Docker Registry API client Inspect reads
 // manifests and image configs with. Without it Inspect knows only the
@@ -153,15 +140,7 @@ func WithRegistryAPI(r RegistryAPI) Option {
 }
 
 // WithUserAgent sets the User-Agent (default "docker-werf/<version>").
-func WithUserAgent(ua string) Option {
-	return func(c *Client) error {
-		if ua == "" {
-			return errors.New("empty user agent")
-		}
-		c.ua = ua
-		return nil
-	}
-}
+func WithUserAgent(ua string) Option { return set(apiclient.UserAgent(ua)) }
 
 // WithCIEnv reads a GitLab job's variables (env is os.Getenv-shaped). When
 // the repository is on the job's own registry (its host is CI_REGISTRY's):
@@ -196,20 +175,17 @@ var defaultTransport = apiclient.SharedTransport(16)
 // Client is the cleanup.Registry of one GitLab container repository. It is
 // safe for concurrent use.
 type Client struct {
-	name     string // host/path, for messages
-	host     string
-	path     string // repository path, e.g. group/project/app
-	header   string // PRIVATE-TOKEN or JOB-TOKEN
-	token    string
-	base     *url.URL
-	rt       http.RoundTripper
-	hc       *http.Client
-	pageSize int
-	regAPI   RegistryAPI
-	ua       string
-	env      registry.Env
-	project  string // from WithProject
-	hintID   string // CI_PROJECT_ID, when CI_PROJECT_PATH is a prefix of path
+	name   string // host/path, for messages
+	host   string
+	path   string // repository path, e.g. group/project/app
+	header string // PRIVATE-TOKEN or JOB-TOKEN
+	token  string
+	apiclient.Settings
+	hc      *http.Client
+	regAPI  RegistryAPI
+	env     registry.Env
+	project string // from WithProject
+	hintID  string // CI_PROJECT_ID, when CI_PROJECT_PATH is a prefix of path
 
 	mu        sync.Mutex // guards the location, once found
 	projectID int64
@@ -235,8 +211,7 @@ func New(repo registry.Repository, creds Credentials, opts ...Option) (*Client, 
 		name:     name,
 		host:     repo.Host,
 		path:     strings.Trim(repo.Path, "/"),
-		pageSize: DefaultPageSize,
-		ua:       "docker-werf/" + buildversion.Version,
+		Settings: apiclient.Settings{PageSize: DefaultPageSize, MaxPageSize: MaxPageSize, UA: "docker-werf/" + buildversion.Version},
 		created:  map[string]time.Time{},
 	}
 	for _, opt := range opts {
@@ -259,19 +234,19 @@ func New(repo registry.Repository, creds Credentials, opts ...Option) (*Client, 
 			"role or higher)", name, tokenCredential())
 	}
 	if ownCI {
-		if c.base == nil {
+		if c.Base == nil {
 			if v := strings.TrimSpace(c.env("CI_API_V4_URL")); v != "" {
 				u, err := parseBase(v)
 				if err != nil {
 					return nil, fmt.Errorf("gitlab: %s: CI_API_V4_URL: %w", name, err)
 				}
-				c.base = u
+				c.Base = u
 			} else if v := strings.TrimSpace(c.env("CI_SERVER_URL")); v != "" {
 				u, err := parseBase(strings.TrimRight(v, "/") + "/api/v4")
 				if err != nil {
 					return nil, fmt.Errorf("gitlab: %s: CI_SERVER_URL: %w", name, err)
 				}
-				c.base = u
+				c.Base = u
 			}
 		}
 		if p, id := strings.Trim(c.env("CI_PROJECT_PATH"), "/"), strings.TrimSpace(c.env("CI_PROJECT_ID")); p != "" && id != "" &&
@@ -279,17 +254,17 @@ func New(repo registry.Repository, creds Credentials, opts ...Option) (*Client, 
 			c.hintID = id
 		}
 	}
-	if c.base == nil {
+	if c.Base == nil {
 		u, err := parseBase(DefaultAPIURL(repo.Host))
 		if err != nil {
 			return nil, fmt.Errorf("gitlab: %s: %w", name, err)
 		}
-		c.base = u
+		c.Base = u
 	}
-	if c.rt == nil {
-		c.rt = defaultTransport()
+	if c.RT == nil {
+		c.RT = defaultTransport()
 	}
-	c.hc = &http.Client{Transport: c.rt, CheckRedirect: sameHostRedirect}
+	c.hc = &http.Client{Transport: c.RT, CheckRedirect: sameHostRedirect}
 	return c, nil
 }
 

@@ -89,7 +89,7 @@ func TestAPIURL(t *testing.T) {
 			repo := registry.Repository{Host: tc.host, Path: "g/p", Kind: registry.GitLab}
 			c, err := New(repo, Credentials{Token: "x"}, opts...)
 			assert.NilError(t, err)
-			assert.Check(t, is.Equal(c.base.String(), tc.want))
+			assert.Check(t, is.Equal(c.Base.String(), tc.want))
 		})
 	}
 }

@@ -84,7 +84,7 @@ func (c *Client) locate(ctx context.Context) (projectID, repoID int64, err error
 			"another project set " + tokenCredential() + ")"
 	}
 	return 0, 0, fmt.Errorf("gitlab: find %s: no GitLab project found at %s (tried %s): %s: %w",
-		c.name, c.base.Redacted(), strings.Join(tried, ", "), hint, registryapi.ErrNotFound)
+		c.name, c.Base.Redacted(), strings.Join(tried, ", "), hint, registryapi.ErrNotFound)
 }
 
 // findRepository lists the registry repositories of project cand and
@@ -92,7 +92,7 @@ func (c *Client) locate(ctx context.Context) (projectID, repoID int64, err error
 func (c *Client) findRepository(ctx context.Context, cand string) (repository, bool, error) {
 	op := "list the registry repositories of project " + cand + " for"
 	first := c.endpoint("/projects/"+url.PathEscape(cand)+"/registry/repositories",
-		url.Values{"tags": {"false"}, "per_page": {strconv.Itoa(c.pageSize)}})
+		url.Values{"tags": {"false"}, "per_page": {strconv.Itoa(c.PageSize)}})
 	var found *repository
 	err := paginate(ctx, c, op, first, func(page []repository) {
 		for i := range page {
@@ -124,7 +124,7 @@ func (c *Client) Tags(ctx context.Context) ([]string, error) {
 		return nil, err
 	}
 	tags := []string{}
-	err = paginate(ctx, c, op, c.endpoint(rp+"/tags", url.Values{"per_page": {strconv.Itoa(c.pageSize)}}),
+	err = paginate(ctx, c, op, c.endpoint(rp+"/tags", url.Values{"per_page": {strconv.Itoa(c.PageSize)}}),
 		func(page []struct {
 			Name string `json:"name"`
 		}) {

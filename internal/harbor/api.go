@@ -140,7 +140,7 @@ func (a *artifactJSON) extra() (created time.Time, labels map[string]string) {
 // repoURL returns the URL of an API path below the repository, with the
 // repository name URL-encoded twice as Harbor wants it.
 func (c *Client) repoURL(suffix string, q url.Values) string {
-	u := c.base.Scheme + "://" + c.base.Host + c.base.EscapedPath() + "/projects/" + url.PathEscape(c.project) +
+	u := c.Base.Scheme + "://" + c.Base.Host + c.Base.EscapedPath() + "/projects/" + url.PathEscape(c.project) +
 		"/repositories/" + url.PathEscape(url.PathEscape(c.repository)) + suffix
 	if len(q) > 0 {
 		u += "?" + q.Encode()
@@ -157,7 +157,7 @@ func (c *Client) send(ctx context.Context, method, u string) (*http.Response, er
 	}
 	req.SetBasicAuth(c.creds.Username, c.creds.Password)
 	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", c.ua)
+	req.Header.Set("User-Agent", c.UA)
 	return c.hc.Do(req)
 }
 
@@ -201,7 +201,7 @@ func (c *Client) Artifacts(ctx context.Context) ([]Artifact, error) {
 		}
 		q := url.Values{
 			"page":                  {strconv.Itoa(page)},
-			"page_size":             {strconv.Itoa(c.pageSize)},
+			"page_size":             {strconv.Itoa(c.PageSize)},
 			"with_tag":              {"true"},
 			"with_immutable_status": {"true"},
 			"with_accessory":        {"true"},
@@ -233,12 +233,12 @@ func (c *Client) Artifacts(ctx context.Context) ([]Artifact, error) {
 				}
 			}
 		}
-		if len(batch) == 0 || !morePages(resp.Header, page, c.pageSize) {
+		if len(batch) == 0 || !morePages(resp.Header, page, c.PageSize) {
 			break
 		}
 	}
 	c.mu.Lock()
-	c.protected, c.accessoryOf, c.listed, c.artifacts, c.listedAt = protected, accessoryOf, listed, artifacts, c.now()
+	c.protected, c.accessoryOf, c.listed, c.artifacts, c.listedAt = protected, accessoryOf, listed, artifacts, c.Now()
 	c.mu.Unlock()
 	return out, nil
 }
@@ -313,7 +313,7 @@ func (c *Client) takeListed(tag string) (*artifactJSON, bool) {
 	defer c.mu.Unlock()
 	a, ok := c.listed[tag]
 	delete(c.listed, tag)
-	return a, ok && c.now().Sub(c.listedAt) <= c.maxAge
+	return a, ok && c.Now().Sub(c.listedAt) <= c.MaxAge
 }
 
 // descriptor is the artifact as a Descriptor. Harbor's size is that of the

@@ -81,6 +81,9 @@ var defaultTransport = apiclient.SharedTransport(64)
 // Option configures a Client.
 type Option func(*Client) error
 
+// set is the Option of a shared setting.
+func set(s apiclient.Setting) Option { return func(c *Client) error { return s(&c.Settings) } }
+
 // WithBaseURL sets the API endpoint (default https://<host>/api/v2.0). A URL
 // without a path gets /api/v2.0 appended.
 func WithBaseURL(raw string) Option {
@@ -94,7 +97,7 @@ func WithBaseURL(raw string) Option {
 		}
 		u.Path = strings.TrimSuffix(u.Path, "/")
 		u.RawPath = ""
-		c.base = u
+		c.Base = u
 		return nil
 	}
 }
@@ -115,23 +118,10 @@ func WithTransport(rt http.RoundTripper) Option {
 
 // WithPageSize sets the page_size of artifact listings, 1 to MaxPageSize
 // (default DefaultPageSize).
-func WithPageSize(n int) Option {
-	return func(c *Client) error {
-		if n < 1 || n > MaxPageSize {
-			return fmt.Errorf("page size %d out of range 1-%d", n, MaxPageSize)
-		}
-		c.pageSize = n
-		return nil
-	}
-}
+func WithPageSize(n int) Option { return set(apiclient.PageSize(n)) }
 
 // WithUserAgent sets the User-Agent (default "docker-werf/<version>").
-func WithUserAgent(ua string) Option {
-	return func(c *Client) error {
-		c.ua = ua
-		return nil
-	}
-}
+func WithUserAgent(ua string) Option { return set(apiclient.UserAgent(ua)) }
 
 // WithListingMaxAge sets how long after a listing Resolve answers from it
 // (once per tag) instead of reading the tag's artifact again (default
@@ -139,18 +129,13 @@ func WithUserAgent(ua string) Option {
 // right after listing them: reusing the listing saves one request per tag.
 // Untag needs no lookup: Harbor deletes the tag only from the expected
 // artifact.
-func WithListingMaxAge(d time.Duration) Option {
-	return func(c *Client) error {
-		c.maxAge = max(d, 0)
-		return nil
-	}
-}
+func WithListingMaxAge(d time.Duration) Option { return set(apiclient.ListingMaxAge(d)) }
 
 // WithClock replaces time.Now (the age of a listing); for tests.
 func WithClock(now func() time.Time) Option {
 	return func(c *Client) error {
 		if now != nil {
-			c.now = now
+			c.Now = now
 		}
 		return nil
 	}
@@ -163,12 +148,8 @@ type Client struct {
 	project    string
 	repository string // inside the project; may contain "/"
 	creds      Credentials
-	base       *url.URL
-	hc         *http.Client
-	ua         string
-	pageSize   int
-	maxAge     time.Duration
-	now        func() time.Time
+	apiclient.Settings
+	hc *http.Client
 
 	mu          sync.Mutex
 	protected   map[string]string        // tag -> why Harbor refuses to delete it
@@ -227,18 +208,16 @@ func New(repo registry.Repository, creds Credentials, opts ...Option) (*Client, 
 		project:    project,
 		repository: repository,
 		creds:      creds,
-		ua:         "docker-werf/" + version.Version,
-		pageSize:   DefaultPageSize,
-		maxAge:     DefaultListingMaxAge,
-		now:        time.Now,
+		Settings: apiclient.Settings{PageSize: DefaultPageSize, MaxPageSize: MaxPageSize,
+			UA: "docker-werf/" + version.Version, MaxAge: DefaultListingMaxAge, Now: time.Now},
 	}
 	for _, opt := range opts {
 		if err := opt(c); err != nil {
 			return nil, fmt.Errorf("harbor: %s: %w", name, err)
 		}
 	}
-	if c.base == nil {
-		c.base = &url.URL{Scheme: "https", Host: repo.Host, Path: APIPath}
+	if c.Base == nil {
+		c.Base = &url.URL{Scheme: "https", Host: repo.Host, Path: APIPath}
 	}
 	if c.hc == nil {
 		c.hc = &http.Client{Transport: defaultTransport()}
