@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/docker-werf/docker-werf/internal/apiclient/apitest"
 	"net/http"
 	"slices"
 	"strings"
@@ -185,7 +186,7 @@ func TestSecretsNeverInErrors(t *testing.T) {
 
 	f.hook = func(w http.ResponseWriter, r *http.Request) bool {
 		if r.Method == http.MethodGet {
-			writeJSON(w, http.StatusBadRequest, map[string]any{"message": "bad request from Authorization: " + r.Header.Get("Authorization")})
+			apitest.WriteJSON(w, http.StatusBadRequest, map[string]any{"message": "bad request from Authorization: " + r.Header.Get("Authorization")})
 			return true
 		}
 		return false
@@ -244,7 +245,7 @@ func TestPaginationRefusesForeignAndLoopingLinks(t *testing.T) {
 	next := "https://evil.example/v2/namespaces/team/repositories/app/tags?page=2"
 	f.hook = func(w http.ResponseWriter, r *http.Request) bool {
 		if r.URL.Path == "/v2/namespaces/team/repositories/app/tags" {
-			writeJSON(w, http.StatusOK, map[string]any{"count": 2, "next": next, "previous": nil, "results": []any{}})
+			apitest.WriteJSON(w, http.StatusOK, map[string]any{"count": 2, "next": next, "previous": nil, "results": []any{}})
 			return true
 		}
 		return false
@@ -277,7 +278,7 @@ func TestPageVanishingMidListingIsAnError(t *testing.T) {
 func TestUnknownRepository(t *testing.T) {
 	f := newHubFake(t)
 	f.hook = func(w http.ResponseWriter, r *http.Request) bool {
-		writeJSON(w, http.StatusNotFound, map[string]any{"message": "object not found", "errinfo": map[string]any{}})
+		apitest.WriteJSON(w, http.StatusNotFound, map[string]any{"message": "object not found", "errinfo": map[string]any{}})
 		return true
 	}
 	c := newClient(t, f, Credentials{Token: fakeToken})
@@ -529,7 +530,7 @@ func TestUntag(t *testing.T) {
 		f.seed(map[string]string{"a": "one"})
 		f.hook = func(w http.ResponseWriter, r *http.Request) bool {
 			if r.Method == http.MethodDelete {
-				writeJSON(w, http.StatusInternalServerError, map[string]any{"message": "boom", "errinfo": map[string]any{}})
+				apitest.WriteJSON(w, http.StatusInternalServerError, map[string]any{"message": "boom", "errinfo": map[string]any{}})
 				return true
 			}
 			return false

@@ -53,7 +53,6 @@ type hubFake struct {
 	issued   int
 	tags     map[string]*fakeTag
 	writes   []string
-	log      []string
 	limited  int    // answer this many next requests with 429
 	limitHdr string // "x-retry-after" (Hub's), "retry-after", "reset"
 	noDigest bool   // omit the top-level digest
@@ -134,11 +133,7 @@ func (f *hubFake) recordedWrites() []string {
 	return slices.Clone(f.writes)
 }
 
-func (f *hubFake) requests() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.log)
-}
+func (f *hubFake) requests() []string { return f.srv.Requests() }
 
 func (f *hubFake) rateLimitNext(n int, hdr string) {
 	f.mu.Lock()
@@ -146,22 +141,15 @@ func (f *hubFake) rateLimitNext(n int, hdr string) {
 	f.limited, f.limitHdr = n, hdr
 }
 
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
 // unexpected fails the test and answers 400.
 func (f *hubFake) unexpected(w http.ResponseWriter, r *http.Request, why string) {
 	f.t.Errorf("hub fake: unexpected request %s %s: %s", r.Method, r.URL.RequestURI(), why)
-	writeJSON(w, http.StatusBadRequest, map[string]any{"message": "unexpected request: " + why, "errinfo": map[string]any{}})
+	apitest.WriteJSON(w, http.StatusBadRequest, map[string]any{"message": "unexpected request: " + why, "errinfo": map[string]any{}})
 }
 
 func (f *hubFake) serve(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.log = append(f.log, r.Method+" "+r.URL.RequestURI())
 	if f.hook != nil && f.hook(w, r) {
 		return
 	}
@@ -195,10 +183,10 @@ func (f *hubFake) serve(w http.ResponseWriter, r *http.Request) {
 		name := strings.TrimPrefix(r.URL.Path, listPath+"/")
 		t, ok := f.tags[name]
 		if !ok || strings.Contains(name, "/") {
-			writeJSON(w, http.StatusNotFound, map[string]any{"message": "httperror 404: tag '" + name + "' not found", "errinfo": map[string]any{}})
+			apitest.WriteJSON(w, http.StatusNotFound, map[string]any{"message": "httperror 404: tag '" + name + "' not found", "errinfo": map[string]any{}})
 			return
 		}
-		writeJSON(w, http.StatusOK, f.tagJSON(name, t))
+		apitest.WriteJSON(w, http.StatusOK, f.tagJSON(name, t))
 	case strings.HasPrefix(r.URL.Path, deletePrefix):
 		if r.Method != http.MethodDelete || r.URL.RawQuery != "" {
 			f.unexpected(w, r, "method or query")
@@ -210,17 +198,17 @@ func (f *hubFake) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		f.writes = append(f.writes, r.Method+" "+r.URL.Path)
 		if !grant.canDelete {
-			writeJSON(w, http.StatusForbidden, map[string]any{"detail": "access is forbidden with a JWT issued from a personal access token"})
+			apitest.WriteJSON(w, http.StatusForbidden, map[string]any{"detail": "access is forbidden with a JWT issued from a personal access token"})
 			return
 		}
 		name := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, deletePrefix), "/")
 		t, ok := f.tags[name]
 		if !ok {
-			writeJSON(w, http.StatusNotFound, map[string]any{"message": "httperror 404: tag not found", "errinfo": map[string]any{}})
+			apitest.WriteJSON(w, http.StatusNotFound, map[string]any{"message": "httperror 404: tag not found", "errinfo": map[string]any{}})
 			return
 		}
 		if t.immutable {
-			writeJSON(w, http.StatusConflict, map[string]any{"message": "tag " + name + " is immutable", "errinfo": map[string]any{}})
+			apitest.WriteJSON(w, http.StatusConflict, map[string]any{"message": "tag " + name + " is immutable", "errinfo": map[string]any{}})
 			return
 		}
 		delete(f.tags, name)
@@ -245,7 +233,7 @@ func (f *hubFake) rateLimit(w http.ResponseWriter) {
 	case "retry-after":
 		w.Header().Set("Retry-After", "1")
 	}
-	writeJSON(w, http.StatusTooManyRequests, map[string]any{"message": "Too Many Requests", "errinfo": map[string]any{}})
+	apitest.WriteJSON(w, http.StatusTooManyRequests, map[string]any{"message": "Too Many Requests", "errinfo": map[string]any{}})
 }
 
 func (f *hubFake) createToken(w http.ResponseWriter, r *http.Request) {
@@ -268,14 +256,14 @@ func (f *hubFake) createToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if body["identifier"] != fakeUser || !f.secrets[body["secret"]] {
-		writeJSON(w, http.StatusUnauthorized, map[string]any{"detail": "Incorrect authentication credentials",
+		apitest.WriteJSON(w, http.StatusUnauthorized, map[string]any{"detail": "Incorrect authentication credentials",
 			"message": "Incorrect authentication credentials"})
 		return
 	}
 	f.issued++
 	tok := fmt.Sprintf("eyJhbGciOiJIUzI1NiJ9.made-%d.sig", f.issued)
 	f.tokens[tok] = tokenGrant{canDelete: body["secret"] != readOnlyPAT}
-	writeJSON(w, http.StatusOK, map[string]any{"access_token": tok})
+	apitest.WriteJSON(w, http.StatusOK, map[string]any{"access_token": tok})
 }
 
 // authorize checks the bearer token; false means it answered.
@@ -288,7 +276,7 @@ func (f *hubFake) authorize(w http.ResponseWriter, r *http.Request) (tokenGrant,
 	}
 	g, ok := f.tokens[tok]
 	if !ok || g.expired {
-		writeJSON(w, http.StatusUnauthorized, map[string]any{"message": "Token is invalid or expired (" + tok + ")", "errinfo": map[string]any{}})
+		apitest.WriteJSON(w, http.StatusUnauthorized, map[string]any{"message": "Token is invalid or expired (" + tok + ")", "errinfo": map[string]any{}})
 		return tokenGrant{}, false
 	}
 	return g, true
@@ -329,7 +317,7 @@ func (f *hubFake) list(w http.ResponseWriter, r *http.Request) {
 	})
 	from := (page - 1) * size
 	if from > 0 && from >= len(names) {
-		writeJSON(w, http.StatusNotFound, map[string]any{"detail": "Invalid page."})
+		apitest.WriteJSON(w, http.StatusNotFound, map[string]any{"detail": "Invalid page."})
 		return
 	}
 	to := min(from+size, len(names))
@@ -348,7 +336,7 @@ func (f *hubFake) list(w http.ResponseWriter, r *http.Request) {
 	if page > 1 {
 		prev = link(page - 1)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"count": len(names), "next": next, "previous": prev, "results": results})
+	apitest.WriteJSON(w, http.StatusOK, map[string]any{"count": len(names), "next": next, "previous": prev, "results": results})
 }
 
 func (f *hubFake) tagJSON(name string, t *fakeTag) map[string]any {

@@ -50,7 +50,6 @@ type fakeGitHub struct {
 	cannotRead bool   // the token lacks read:packages
 	noLink     bool   // leave out the Link header
 	writes     []string
-	requests   []string
 	quota      int
 }
 
@@ -127,11 +126,7 @@ func (f *fakeGitHub) writeLog() []string {
 	return slices.Clone(f.writes)
 }
 
-func (f *fakeGitHub) requestLog() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.requests)
-}
+func (f *fakeGitHub) requestLog() []string { return f.srv.Requests() }
 
 func (f *fakeGitHub) repo() registry.Repository {
 	return registry.Repository{Raw: "ghcr.io/" + f.owner + "/" + f.pkg, Host: "ghcr.io", Path: f.owner + "/" + f.pkg,
@@ -168,7 +163,6 @@ func (f *fakeGitHub) unexpected(w http.ResponseWriter, r *http.Request, why stri
 func (f *fakeGitHub) serve(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.requests = append(f.requests, r.Method+" "+r.URL.RequestURI())
 	if r.Method == http.MethodDelete {
 		f.writes = append(f.writes, r.Method+" "+r.URL.RequestURI())
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"github.com/docker-werf/docker-werf/internal/apiclient/apitest"
 	"net/http"
@@ -47,7 +46,6 @@ type fakeGitLab struct {
 	roleTooLow   bool // every caller's role is below Developer: deletes answer 403
 	projects     []*fakeProject
 	writes       []string
-	requests     []string
 	limitNext    bool
 	limitAll     bool
 	noLink       bool // leave out Link
@@ -159,11 +157,7 @@ func (f *fakeGitLab) writeLog() []string {
 	return slices.Clone(f.writes)
 }
 
-func (f *fakeGitLab) requestLog() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.requests)
-}
+func (f *fakeGitLab) requestLog() []string { return f.srv.Requests() }
 
 func repoOf(path string) registry.Repository {
 	return registry.Repository{Raw: "registry.gitlab.com/" + path, Host: "registry.gitlab.com", Path: path, Kind: registry.GitLab}
@@ -181,14 +175,8 @@ func (f *fakeGitLab) client(path string, creds Credentials, opts ...Option) *Cli
 	return c
 }
 
-func (f *fakeGitLab) jsonAnswer(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
 func (f *fakeGitLab) message(w http.ResponseWriter, status int, msg string) {
-	f.jsonAnswer(w, status, map[string]string{"message": msg})
+	apitest.WriteJSON(w, status, map[string]string{"message": msg})
 }
 
 func (f *fakeGitLab) unexpected(w http.ResponseWriter, r *http.Request, why string) {
@@ -205,7 +193,6 @@ type caller struct {
 func (f *fakeGitLab) serve(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.requests = append(f.requests, r.Method+" "+r.URL.RequestURI())
 	if r.Method == http.MethodDelete || r.Method == http.MethodPost || r.Method == http.MethodPut {
 		f.writes = append(f.writes, r.Method+" "+r.URL.RequestURI())
 	}
@@ -345,7 +332,7 @@ func (f *fakeGitLab) protectionRules(w http.ResponseWriter, r *http.Request, who
 		out[i] = map[string]any{"id": i + 1, "project_id": p.id, "tag_name_pattern": pat,
 			"minimum_access_level_for_push": "maintainer", "minimum_access_level_for_delete": "owner"}
 	}
-	f.jsonAnswer(w, http.StatusOK, out)
+	apitest.WriteJSON(w, http.StatusOK, out)
 }
 
 func (p *fakeProject) protects(tag string) bool {
@@ -409,7 +396,7 @@ func (f *fakeGitLab) repoRoute(w http.ResponseWriter, r *http.Request, who calle
 			out["created_at"] = tg.created.UTC().Format("2006-01-02T15:04:05.000-07:00")
 			out["total_size"] = 350224384
 		}
-		f.jsonAnswer(w, http.StatusOK, out)
+		apitest.WriteJSON(w, http.StatusOK, out)
 	case len(rest) == 2 && rest[0] == "tags" && r.Method == http.MethodDelete:
 		if _, ok := f.query(w, r); !ok {
 			return
@@ -417,7 +404,7 @@ func (f *fakeGitLab) repoRoute(w http.ResponseWriter, r *http.Request, who calle
 		tg := rp.tags[rest[1]]
 		switch {
 		case who.readOnly:
-			f.jsonAnswer(w, http.StatusForbidden, map[string]string{"error": "insufficient_scope",
+			apitest.WriteJSON(w, http.StatusForbidden, map[string]string{"error": "insufficient_scope",
 				"error_description": "The request requires higher privileges than provided by the access token.", "scope": "api"})
 		case who.job && !f.jobCanDelete, f.roleTooLow:
 			f.message(w, http.StatusForbidden, "403 Forbidden")
@@ -501,7 +488,7 @@ func (f *fakeGitLab) page(w http.ResponseWriter, r *http.Request, q url.Values, 
 		links = append(links, link(1, "first"), link(pages, "last"))
 		h.Set("Link", strings.Join(links, ", "))
 	}
-	f.jsonAnswer(w, http.StatusOK, items[start:end])
+	apitest.WriteJSON(w, http.StatusOK, items[start:end])
 }
 
 // vclock is a virtual clock for the retrying transport: sleeping advances

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/docker-werf/docker-werf/internal/apiclient/apitest"
 	"net/http"
 	"slices"
 	"strings"
@@ -170,7 +171,7 @@ func TestPaginationEdges(t *testing.T) {
 func TestPaginationGuards(t *testing.T) {
 	f := newQuayFake(t)
 	f.hook = func(w http.ResponseWriter, r *http.Request) bool {
-		writeJSON(w, http.StatusOK, map[string]any{"tags": []any{}, "page": 1, "has_additional": true})
+		apitest.WriteJSON(w, http.StatusOK, map[string]any{"tags": []any{}, "page": 1, "has_additional": true})
 		return true
 	}
 	c := newClient(t, f, rwToken)
@@ -178,7 +179,7 @@ func TestPaginationGuards(t *testing.T) {
 	assert.ErrorContains(t, err, "page 1 is empty but says more follow")
 
 	f.hook = func(w http.ResponseWriter, r *http.Request) bool {
-		writeJSON(w, http.StatusOK, map[string]any{"tags": []any{tagJSON(&entry{name: "a", digest: digestOf("a"), start: 1})},
+		apitest.WriteJSON(w, http.StatusOK, map[string]any{"tags": []any{tagJSON(&entry{name: "a", digest: digestOf("a"), start: 1})},
 			"page": 7, "has_additional": true})
 		return true
 	}
@@ -212,7 +213,7 @@ func TestErrorClasses(t *testing.T) {
 					w.WriteHeader(tc.status)
 					_, _ = w.Write([]byte(s))
 				} else {
-					writeJSON(w, tc.status, tc.body)
+					apitest.WriteJSON(w, tc.status, tc.body)
 				}
 				return true
 			}

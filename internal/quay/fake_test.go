@@ -3,9 +3,8 @@ package quay
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
+	"github.com/docker-werf/docker-werf/internal/apiclient/apitest"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
@@ -43,14 +42,13 @@ type entry struct {
 // bearer token, a listing without onlyActiveTags.
 type quayFake struct {
 	t   *testing.T
-	srv *httptest.Server
+	srv *apitest.Server
 
 	mu        sync.Mutex
 	now       func() time.Time
 	history   []*entry
 	tokens    map[string]bool // token -> may write
 	writes    []string
-	log       []string
 	limited   int  // answer this many next requests with 429
 	retryHdr  bool // send Retry-After with the 429
 	allActive bool // ignore onlyActiveTags (list history too)
@@ -60,8 +58,8 @@ type quayFake struct {
 func newQuayFake(t *testing.T) *quayFake {
 	t.Helper()
 	f := &quayFake{t: t, now: time.Now, tokens: map[string]bool{rwToken: true, roToken: false}}
-	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.srv.Close)
+	// Quay publishes no API description: the kit logs and is strict only.
+	f.srv = apitest.NewServer(t, http.HandlerFunc(f.serve))
 	return f
 }
 
@@ -126,21 +124,11 @@ func (f *quayFake) recordedWrites() []string {
 	return slices.Clone(f.writes)
 }
 
-func (f *quayFake) requests() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.log)
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
-}
+func (f *quayFake) requests() []string { return f.srv.Requests() }
 
 // apiError answers in Quay's API error format.
 func apiError(w http.ResponseWriter, code int, errType, msg string) {
-	writeJSON(w, code, map[string]any{"status": code, "error_message": msg, "title": errType, "error_type": errType,
+	apitest.WriteJSON(w, code, map[string]any{"status": code, "error_message": msg, "title": errType, "error_type": errType,
 		"detail": msg, "type": "https://quay.io/api/v1/error/" + errType})
 }
 
@@ -152,7 +140,6 @@ func (f *quayFake) unexpected(w http.ResponseWriter, r *http.Request, why string
 func (f *quayFake) serve(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.log = append(f.log, r.Method+" "+r.URL.RequestURI())
 	if f.hook != nil && f.hook(w, r) {
 		return
 	}
@@ -250,7 +237,7 @@ func (f *quayFake) list(w http.ResponseWriter, r *http.Request) {
 	for _, e := range rows[from:to] {
 		out = append(out, tagJSON(e))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"tags": out, "page": page, "has_additional": to < len(rows)})
+	apitest.WriteJSON(w, http.StatusOK, map[string]any{"tags": out, "page": page, "has_additional": to < len(rows)})
 }
 
 func tagJSON(e *entry) map[string]any {
