@@ -56,9 +56,6 @@ const (
 // used before a new one is made; Hub's access tokens expire after 10 minutes.
 const loginRenewal = 8 * time.Minute
 
-// maxPages bounds a tag listing.
-const maxPages = 100_000
-
 // ErrTagImmutable is wrapped by the error of a delete Docker Hub refused
 // because the tag is immutable. The tag was left alone.
 var ErrTagImmutable = fmt.Errorf("the tag is immutable: %w", cleanup.ErrProtected)

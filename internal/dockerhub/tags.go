@@ -109,14 +109,9 @@ func (c *Client) list(ctx context.Context, op string) ([]hubTag, error) {
 	next := c.endpoint(c.namespacesPath("/tags") + "?" + q.Encode())
 	var tags []hubTag
 	seenTag := map[string]bool{}
-	seenURL := map[string]bool{}
-	for page := 0; next != ""; page++ {
-		if seenURL[next] || page >= maxPages {
-			return nil, fmt.Errorf("dockerhub: %s %s: pagination does not end (at page %d)", op, c.name, page+1)
-		}
-		seenURL[next] = true
+	err := apiclient.Pages(next, func(page int, cur string) (string, error) {
 		var p tagPage
-		if err := c.getJSON(ctx, op, next, false, &p); err != nil {
+		if err := c.getJSON(ctx, op, cur, false, &p); err != nil {
 			var e *Error
 			if errors.As(err, &e) && e.StatusCode == http.StatusNotFound {
 				if page == 0 {
@@ -125,7 +120,7 @@ func (c *Client) list(ctx context.Context, op string) ([]hubTag, error) {
 					e.Hint = "a page of the tag list vanished while it was read (tags were deleted meanwhile); run again"
 				}
 			}
-			return nil, err
+			return "", err
 		}
 		for _, t := range p.Results {
 			if t.Name == "" || seenTag[t.Name] {
@@ -134,15 +129,20 @@ func (c *Client) list(ctx context.Context, op string) ([]hubTag, error) {
 			seenTag[t.Name] = true
 			tags = append(tags, t)
 		}
-		cur := next
-		next = ""
-		if p.Next != nil && *p.Next != "" {
-			u, err := c.nextURL(cur, *p.Next)
-			if err != nil {
-				return nil, fmt.Errorf("dockerhub: %s %s: %w", op, c.name, err)
-			}
-			next = u
+		if p.Next == nil || *p.Next == "" {
+			return "", nil
 		}
+		u, err := c.nextURL(cur, *p.Next)
+		if err != nil {
+			return "", fmt.Errorf("dockerhub: %s %s: %w", op, c.name, err)
+		}
+		return u, nil
+	})
+	if errors.Is(err, apiclient.ErrEndlessPagination) {
+		return nil, fmt.Errorf("dockerhub: %s %s: %w", op, c.name, err)
+	}
+	if err != nil {
+		return nil, err
 	}
 	c.remember(tags)
 	return tags, nil

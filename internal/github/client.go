@@ -55,9 +55,6 @@ const (
 	DefaultDeleteConcurrency = 1
 )
 
-// maxPages bounds a version listing whose Link headers never end.
-const maxPages = 100_000
-
 // ErrCannotUntag is wrapped by Untag: GitHub Packages cannot remove one tag
 // of a package version.
 var ErrCannotUntag = fmt.Errorf("GitHub Packages cannot remove a single tag: a package version "+

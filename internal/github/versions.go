@@ -145,29 +145,32 @@ func (c *Client) list(ctx context.Context) (*snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	next := c.endpoint(prefix+"/versions", url.Values{"per_page": {strconv.Itoa(c.PageSize)}})
 	var all []*version
-	seen := map[string]bool{}
-	for page := 0; next != ""; page++ {
-		if seen[next] || page >= maxPages {
-			return nil, fmt.Errorf("github: %s %s: pagination does not end (at %s)", op, c.name, next)
-		}
-		seen[next] = true
-		var versions []*version
-		resp, err := c.getJSON(ctx, op, next, false, &versions)
-		var e *Error
-		if errors.As(err, &e) && e.StatusCode == http.StatusNotFound {
-			e.Hint = "the package " + strconv.Quote(c.pkg) + " of " + c.owner + " does not exist, or the token cannot " +
-				"see it (private packages need the read:packages scope; a GITHUB_TOKEN sees only packages its " +
-				"repository has access to)"
-		}
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, versions...)
-		if next, err = c.nextPage(resp, len(versions)); err != nil {
-			return nil, fmt.Errorf("github: %s %s: %w", op, c.name, err)
-		}
+	err = apiclient.Pages(c.endpoint(prefix+"/versions", url.Values{"per_page": {strconv.Itoa(c.PageSize)}}),
+		func(_ int, u string) (string, error) {
+			var versions []*version
+			resp, err := c.getJSON(ctx, op, u, false, &versions)
+			var e *Error
+			if errors.As(err, &e) && e.StatusCode == http.StatusNotFound {
+				e.Hint = "the package " + strconv.Quote(c.pkg) + " of " + c.owner + " does not exist, or the token " +
+					"cannot see it (private packages need the read:packages scope; a GITHUB_TOKEN sees only packages " +
+					"its repository has access to)"
+			}
+			if err != nil {
+				return "", err
+			}
+			all = append(all, versions...)
+			next, err := c.nextPage(resp, len(versions))
+			if err != nil {
+				return "", fmt.Errorf("github: %s %s: %w", op, c.name, err)
+			}
+			return next, nil
+		})
+	if errors.Is(err, apiclient.ErrEndlessPagination) {
+		return nil, fmt.Errorf("github: %s %s: %w", op, c.name, err)
+	}
+	if err != nil {
+		return nil, err
 	}
 	s := newSnapshot(all)
 	c.snapMu.Lock()

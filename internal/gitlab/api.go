@@ -3,6 +3,7 @@ package gitlab
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -67,24 +68,23 @@ func (c *Client) getJSON(ctx context.Context, op, u string, write bool, v any) (
 // paginate GETs first and every following page, decoding each into a
 // fresh *T and handing it to each.
 func paginate[T any](ctx context.Context, c *Client, op, first string, each func(T)) error {
-	next := first
-	seen := map[string]bool{}
-	for page := 0; next != ""; page++ {
-		if seen[next] || page >= maxPages {
-			return fmt.Errorf("gitlab: %s %s: pagination does not end (at %s)", op, c.name, next)
-		}
-		seen[next] = true
+	err := apiclient.Pages(first, func(_ int, u string) (string, error) {
 		var v T
-		resp, err := c.getJSON(ctx, op, next, false, &v)
+		resp, err := c.getJSON(ctx, op, u, false, &v)
 		if err != nil {
-			return err
+			return "", err
 		}
 		each(v)
-		if next, err = c.nextPage(resp); err != nil {
-			return fmt.Errorf("gitlab: %s %s: %w", op, c.name, err)
+		next, err := c.nextPage(resp)
+		if err != nil {
+			return "", fmt.Errorf("gitlab: %s %s: %w", op, c.name, err)
 		}
+		return next, nil
+	})
+	if errors.Is(err, apiclient.ErrEndlessPagination) {
+		return fmt.Errorf("gitlab: %s %s: %w", op, c.name, err)
 	}
-	return nil
+	return err
 }
 
 // nextPage returns the URL of the page after resp, or "" after the last.

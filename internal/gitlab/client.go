@@ -53,8 +53,6 @@ const (
 	MaxPageSize     = 100
 )
 
-// maxPages bounds a listing whose pagination never ends.
-const maxPages = 100_000
 
 // Header names of the two kinds of token.
 const (
