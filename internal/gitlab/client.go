@@ -53,7 +53,6 @@ const (
 	MaxPageSize     = 100
 )
 
-
 // Header names of the two kinds of token.
 const (
 	headerPrivateToken = "PRIVATE-TOKEN"
