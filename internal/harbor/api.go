@@ -16,9 +16,6 @@ import (
 	"github.com/docker-werf/docker-werf/internal/registryapi"
 )
 
-// maxPages stops a listing that never ends.
-const maxPages = 100_000
-
 // maxBody bounds API answers: a page of 100 artifacts with their tags.
 const maxBody = 64 << 20
 
@@ -195,12 +192,10 @@ func (c *Client) Artifacts(ctx context.Context) ([]Artifact, error) {
 		listed      = map[string]*artifactJSON{}
 		artifacts   = map[string]*artifactJSON{}
 	)
-	for page := 1; ; page++ {
-		if page > maxPages {
-			return nil, fmt.Errorf("harbor: %s %s: pagination does not end", op, c.name)
-		}
+	err := apiclient.Pages("1", func(_ int, cursor string) (string, error) {
+		page, _ := strconv.Atoi(cursor)
 		q := url.Values{
-			"page":                  {strconv.Itoa(page)},
+			"page":                  {cursor},
 			"page_size":             {strconv.Itoa(c.PageSize)},
 			"with_tag":              {"true"},
 			"with_immutable_status": {"true"},
@@ -209,7 +204,7 @@ func (c *Client) Artifacts(ctx context.Context) ([]Artifact, error) {
 		var batch []artifactJSON
 		resp, err := c.getJSON(ctx, op, c.repoURL("/artifacts", q), &batch)
 		if err != nil {
-			return nil, err
+			return "", err
 		}
 		for i := range batch {
 			a := &batch[i]
@@ -234,8 +229,15 @@ func (c *Client) Artifacts(ctx context.Context) ([]Artifact, error) {
 			}
 		}
 		if len(batch) == 0 || !morePages(resp.Header, page, c.PageSize) {
-			break
+			return "", nil
 		}
+		return strconv.Itoa(page + 1), nil
+	})
+	if errors.Is(err, apiclient.ErrEndlessPagination) {
+		return nil, fmt.Errorf("harbor: %s %s: %w", op, c.name, err)
+	}
+	if err != nil {
+		return nil, err
 	}
 	c.mu.Lock()
 	c.protected, c.accessoryOf, c.listed, c.artifacts, c.listedAt = protected, accessoryOf, listed, artifacts, c.Now()

@@ -46,9 +46,6 @@ const (
 	DefaultListingMaxAge = 15 * time.Second
 )
 
-// maxPages bounds a tag listing.
-const maxPages = 100_000
-
 // ErrTagImmutable is wrapped by the error of a delete of an immutable tag,
 // which Quay refuses. The tag was left alone.
 var ErrTagImmutable = fmt.Errorf("the tag is immutable: %w", cleanup.ErrProtected)

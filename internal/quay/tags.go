@@ -77,21 +77,19 @@ func (c *Client) list(ctx context.Context, op string) ([]quayTag, error) {
 	var tags []quayTag
 	seen := map[string]bool{}
 	now := c.Now()
-	for page := 1; ; page++ {
-		if page > maxPages {
-			return nil, fmt.Errorf("quay: %s %s: pagination does not end (at page %d)", op, c.name, page)
-		}
-		q := url.Values{"onlyActiveTags": {"true"}, "limit": {strconv.Itoa(c.PageSize)}, "page": {strconv.Itoa(page)}}
+	err := apiclient.Pages("1", func(_ int, cursor string) (string, error) {
+		page, _ := strconv.Atoi(cursor)
+		q := url.Values{"onlyActiveTags": {"true"}, "limit": {strconv.Itoa(c.PageSize)}, "page": {cursor}}
 		var p tagPage
 		if err := c.getJSON(ctx, op, c.repoPath("/tag/")+"?"+q.Encode(), false, &p); err != nil {
 			var e *Error
 			if errors.As(err, &e) && e.StatusCode == http.StatusNotFound && page == 1 {
 				e.Hint = "the repository does not exist, or the token cannot see it"
 			}
-			return nil, err
+			return "", err
 		}
 		if p.Page != 0 && p.Page != page {
-			return nil, fmt.Errorf("quay: %s %s: asked for page %d, got page %d", op, c.name, page, p.Page)
+			return "", fmt.Errorf("quay: %s %s: asked for page %d, got page %d", op, c.name, page, p.Page)
 		}
 		for _, t := range p.Tags {
 			if t.Name == "" || seen[t.Name] || !t.live(now) {
@@ -101,11 +99,18 @@ func (c *Client) list(ctx context.Context, op string) ([]quayTag, error) {
 			tags = append(tags, t)
 		}
 		if !p.HasAdditional {
-			break
+			return "", nil
 		}
 		if len(p.Tags) == 0 {
-			return nil, fmt.Errorf("quay: %s %s: page %d is empty but says more follow", op, c.name, page)
+			return "", fmt.Errorf("quay: %s %s: page %d is empty but says more follow", op, c.name, page)
 		}
+		return strconv.Itoa(page + 1), nil
+	})
+	if errors.Is(err, apiclient.ErrEndlessPagination) {
+		return nil, fmt.Errorf("quay: %s %s: %w", op, c.name, err)
+	}
+	if err != nil {
+		return nil, err
 	}
 	c.remember(tags)
 	return tags, nil
