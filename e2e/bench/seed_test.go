@@ -22,7 +22,7 @@ import (
 // distinct config, hence a distinct manifest digest), all sharing one small
 // layer. It is written straight into the registry's filesystem storage,
 // which distribution (2.8 and 3.x alike) reads on every request: no push, no
-// same-digest PUT races (test-infrastructure.md §1.5), the same bytes and
+// same-digest PUT races, the same bytes and
 // digests on every run.
 
 const (

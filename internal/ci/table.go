@@ -35,8 +35,8 @@ func opt(vars ...string) part        { return part{Vars: vars, Optional: true} }
 func when(groups ...[]cond) [][]cond { return groups }
 
 // table is the detection table, most specific system first. Sources: the
-// vendors' documentation and semantic-release/env-ci, watson/ci-info (see
-// credential-helpers.md §4). Forgejo runners mirror FORGEJO_* into GITHUB_*
+// vendors' documentation and semantic-release/env-ci, watson/ci-info
+// (https://github.com/watson/ci-info). Forgejo runners mirror FORGEJO_* into GITHUB_*
 // and may set GITEA_ACTIONS too, Gitea's act_runner sets GITHUB_ACTIONS, so
 // the order forgejo, gitea, github matters; Woodpecker used to export DRONE_*
 // compatibility variables, so it precedes Drone.

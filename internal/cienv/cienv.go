@@ -162,7 +162,7 @@ type Options struct {
 	ProjectURL string // --project-url
 }
 
-// werf's defaults for the emitted settings (werf-behaviour.md §1.4, §1.8).
+// werf's defaults for the emitted settings (https://werf.io/docs/latest/reference/cli/werf_ci_env.html).
 const (
 	gitTagStrategyLimit         = "10"
 	gitTagStrategyExpiryDays    = "30"

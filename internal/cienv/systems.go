@@ -20,7 +20,6 @@ var colorOn = constant("on", "renders ANSI colours in job logs")
 var systems = []spec{
 	{
 		// https://docs.gitlab.com/ci/variables/predefined_variables/
-		// (werf-behaviour.md §1.4 for what werf itself reads).
 		Name: "gitlab",
 		Doc:  "https://docs.gitlab.com/ci/variables/predefined_variables/",
 		Kinds: []kindRule{
@@ -47,7 +46,7 @@ var systems = []spec{
 		},
 	},
 	// https://docs.github.com/en/actions/reference/workflows-and-actions/variables
-	// (werf-behaviour.md §1.5). No variable names the job's environment
+	// No variable names the job's environment
 	// (actions/runner#1369), so WERF_ENV comes only from Options.
 	actions("github", "GITHUB_", "https://docs.github.com/en/actions/reference/workflows-and-actions/variables",
 		"RUN_ID"),

@@ -1,7 +1,7 @@
 // Package dockerhub is the cleanup backend for Docker Hub repositories
 // (docker.io/<namespace>/<repo>). Docker Hub's registry API cannot delete a
 // tagged manifest, so everything goes through the Hub API at hub.docker.com
-// (registry-apis.md §3.1):
+// (https://docs.docker.com/reference/api/hub/latest/):
 //
 //   - authentication: a Hub API bearer token (--repo-docker-hub-token), or one
 //     made from --repo-docker-hub-username and --repo-docker-hub-password

@@ -1,7 +1,7 @@
-// Package ghcr is the cleanup backend for GitHub Packages' container
+// Package github is the cleanup backend for GitHub Packages' container
 // registry (ghcr.io/<owner>/<package>). The registry API of ghcr.io refuses
 // every DELETE (405 UNSUPPORTED), so everything goes through the GitHub REST
-// API (registry-apis.md §3.2):
+// API (https://docs.github.com/en/rest/packages/packages):
 //
 //   - the owner is a user or an organisation (GET /users/{owner} says which);
 //     an organisation's packages are under /orgs/{org}/packages/container/{pkg},

@@ -1,6 +1,6 @@
 // Package gitlab is the cleanup backend for GitLab container registries
 // (registry.gitlab.com and self-hosted instances) over the GitLab REST API
-// (registry-apis.md §3.3):
+// (https://docs.gitlab.com/api/container_registry/):
 //
 //   - the project and its registry repository are found from the repository
 //     path: GET /projects/:id/registry/repositories?tags=false for the

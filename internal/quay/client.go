@@ -1,5 +1,5 @@
 // Package quay is the cleanup backend for Quay (quay.io and Red Hat Quay).
-// It lists and removes tags through the Quay API (registry-apis.md §3.4),
+// It lists and removes tags through the Quay API (https://docs.quay.io/api/swagger/),
 // authenticated with an OAuth2 access token (--repo-quay-token):
 //
 //   - tags with the manifest they point to and when they started to:

@@ -1,6 +1,5 @@
 // Package selectel is the cleanup backend for Selectel Container Registry
-// (CRaaS, cr.selcloud.ru), following registry-apis.md §3.8 (werf's former
-// implementation) and the routes of the official SDK, selectel/craas-go
+// (CRaaS, cr.selcloud.ru), following the routes of the official SDK, selectel/craas-go
 // pkg/v1 (https://github.com/selectel/craas-go):
 //
 //   - a Keystone token: POST https://cloud.api.selcloud.ru/identity/v3/auth/tokens
