@@ -23,13 +23,6 @@ import (
 
 const toolAct = "act"
 
-func actWorkflow(t *testing.T, name string) string {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(harness.ModuleRoot(t), "e2e", "testdata", "runners", "github", name))
-	assert.NilError(t, err)
-	return string(b)
-}
-
 // runAct runs `act push` on one workflow of project, as a push of its main
 // branch, with vars and the named secrets (whose values act reads from env).
 func runAct(h *harness.H, env *harness.Env, project, workflow string, vars map[string]string, secrets ...string) *icmd.Result {
@@ -63,7 +56,7 @@ func TestActJobs(t *testing.T) {
 	}
 	reg := harness.StartRegistry(t, harness.Registry3, users)
 	m := newRunnerMachine(t, h)
-	project, commit := newProject(t, m.env, map[string]string{".github/workflows/build.yml": actWorkflow(t, "build.yml")})
+	project, commit := newProject(t, m.env, map[string]string{".github/workflows/build.yml": runnerFile(t, "github", "build.yml")})
 
 	results := map[string]*icmd.Result{}
 	var mu sync.Mutex
@@ -122,7 +115,7 @@ func TestActCIEnvFails(t *testing.T) {
 	harness.Tool(t, toolAct)
 	h := harness.New(t)
 	m := newRunnerMachine(t, h)
-	project, _ := newProject(t, m.env, map[string]string{".github/workflows/fail.yml": actWorkflow(t, "fail.yml")})
+	project, _ := newProject(t, m.env, map[string]string{".github/workflows/fail.yml": runnerFile(t, "github", "fail.yml")})
 	res := runAct(h, m.env.With("PROJECT_DIR", project), project, "fail.yml", nil)
 	out := res.Combined()
 	assert.Check(t, res.ExitCode != 0, "act succeeded:\n%s", out)

@@ -104,6 +104,14 @@ func newProject(t *testing.T, env *harness.Env, files map[string]string) (string
 	return dir, strings.TrimSpace(res.Stdout())
 }
 
+// runnerFile returns a CI file of e2e/testdata/runners/<ci>.
+func runnerFile(t *testing.T, ci, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(harness.ModuleRoot(t), "e2e", "testdata", "runners", ci, name))
+	assert.NilError(t, err)
+	return string(b)
+}
+
 func copyTree(t *testing.T, from, to string) {
 	t.Helper()
 	assert.NilError(t, os.MkdirAll(filepath.Dir(to), 0o755))
