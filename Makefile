@@ -13,13 +13,22 @@ export DOCKER_WERF_TEST_CACHE := $(TEST_CACHE)
 export PATH := $(TEST_CACHE)/bin:$(PATH)
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: all build test unit e2e testdeps bench vet lint install demo clean
+# The CI image (Dockerfile): BASE_IMAGE has a shell and the docker CLI.
+BASE_IMAGE ?= docker:28-cli
+IMAGE      ?= docker-werf:$(VERSION)
+
+.PHONY: all build image test unit e2e testdeps bench vet lint install demo clean
 
 all: build
 
 build:
 	$(GOBUILD) -o $(BIN)/docker-werf ./cli-plugin
 	$(GOBUILD) -o $(BIN)/docker-credential-werf ./credhelper
+
+## image: the CI image, both binaries on BASE_IMAGE, tagged IMAGE (the build
+## context is bin/).
+image: build
+	docker build --build-arg BASE_IMAGE=$(BASE_IMAGE) -t $(IMAGE) -f $(CURDIR)/Dockerfile $(BIN)
 
 ## test: every test, unit and end-to-end, installing what they need first.
 test: build testdeps vet
