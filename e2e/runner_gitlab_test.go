@@ -287,8 +287,11 @@ func TestGitLabTemplateJobs(t *testing.T) {
 	p := alice.pipeline
 	cleanup := p.job(t, "docker-werf-cleanup")
 	assert.Check(t, !cleanup.runs(t, alice.vars), "the cleanup job runs in a push pipeline")
+	// WERF_CLEANUP_FORMAT and werf's WERF_OUTPUT_FORMAT ask for cleanup's
+	// JSON report and leave ci-env's script alone.
 	vars := map[string]string{"CI_PIPELINE_SOURCE": "schedule", "CI_JOB_ID": "201", "CI_JOB_NAME": "docker-werf-cleanup",
-		"WERF_REPO_CONTAINER_REGISTRY": "default", "WERF_KEEP_YOUNGER_THAN": "0"}
+		"WERF_REPO_CONTAINER_REGISTRY": "default", "WERF_KEEP_YOUNGER_THAN": "0",
+		"WERF_CLEANUP_FORMAT": "json", "WERF_OUTPUT_FORMAT": "json"}
 	for k, v := range alice.vars {
 		if _, ok := vars[k]; !ok {
 			vars[k] = v
@@ -299,6 +302,7 @@ func TestGitLabTemplateJobs(t *testing.T) {
 	run := runGitLabJob(h, m.env, p, cleanup, alice.dir, vars)
 	out := run.output()
 	assert.Check(t, run.main.ExitCode == 0 && run.after.ExitCode == 0, "the cleanup job:\n%s", out)
+	assert.Check(t, is.Contains(run.main.Stdout(), "\n{"), "cleanup's report is JSON:\n%s", out)
 	got := harness.NewPusher(t, "alice", tokens["alice"]).Tags(alice.vars["CI_REGISTRY_IMAGE"])
 	slices.Sort(got)
 	assert.Check(t, is.DeepEqual(got, []string{alice.commit, "main"}), "cleanup deletes old-feature:\n%s", out)
