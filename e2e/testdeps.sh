@@ -56,6 +56,8 @@ command -v skopeo >/dev/null 2>&1 || missing_pkgs="$missing_pkgs skopeo"
 # bash are always there.
 command -v zsh >/dev/null 2>&1 || missing_pkgs="$missing_pkgs zsh"
 command -v fish >/dev/null 2>&1 || missing_pkgs="$missing_pkgs fish"
+# busybox: one of those shells, and with the docker CLI the base of the CI image
+# test (e2e/runner_image_test.go).
 command -v busybox >/dev/null 2>&1 || missing_pkgs="$missing_pkgs busybox-static"
 if [ -n "$missing_pkgs" ]; then
 	WANTED=" Debian packages$missing_pkgs"
