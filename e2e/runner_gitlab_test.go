@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -255,24 +254,11 @@ func TestGitLabTemplateJobs(t *testing.T) {
 		if !assert.Check(t, j.run.main.ExitCode == 0 && j.run.after.ExitCode == 0, "%s's job:\n%s", user, out) {
 			continue
 		}
-		other := "bob"
-		if user == "bob" {
-			other = "alice"
-		}
-		cfg := jobLine(t, out, "job-config")
+		cfg := assertOwnLoginOnly(t, out, reg, user)
 		configs[user] = cfg
 		assert.Check(t, strings.HasPrefix(cfg, tmp+"/"), "the private config %s is under the runner's TMPDIR", cfg)
-		for _, key := range []string{"job-store", "job-store-after-both"} {
-			store := jobLine(t, out, key)
-			assert.Check(t, is.Contains(store, `"`+reg.Addr+`":"`+user+`"`), "%s: %s", key, store)
-			assert.Check(t, !strings.Contains(store, other), "%s's job sees %s's login: %s", user, other, store)
-		}
-		assert.Check(t, is.Contains(out, "authenticated as "+user))
-		assert.Check(t, !strings.Contains(out, "stored unencrypted"), "docker login bypassed the helper:\n%s", out)
 		assert.Check(t, is.Contains(j.run.after.Stderr(), "Removed the job's docker config "+cfg))
-		got := harness.NewPusher(t, user, tokens[user]).Tags(j.vars["CI_REGISTRY_IMAGE"])
-		slices.Sort(got)
-		assert.Check(t, is.DeepEqual(got, []string{j.commit, "main", "old-feature"}))
+		assertTags(t, user, tokens[user], j.vars["CI_REGISTRY_IMAGE"], j.commit, "main", "old-feature")
 	}
 	assert.Check(t, configs["alice"] != configs["bob"])
 	m.assertUntouched(t)
@@ -303,9 +289,7 @@ func TestGitLabTemplateJobs(t *testing.T) {
 	out := run.output()
 	assert.Check(t, run.main.ExitCode == 0 && run.after.ExitCode == 0, "the cleanup job:\n%s", out)
 	assert.Check(t, is.Contains(run.main.Stdout(), "\n{"), "cleanup's report is JSON:\n%s", out)
-	got := harness.NewPusher(t, "alice", tokens["alice"]).Tags(alice.vars["CI_REGISTRY_IMAGE"])
-	slices.Sort(got)
-	assert.Check(t, is.DeepEqual(got, []string{alice.commit, "main"}), "cleanup deletes old-feature:\n%s", out)
+	assertTags(t, "alice", tokens["alice"], alice.vars["CI_REGISTRY_IMAGE"], alice.commit, "main")
 	m.assertUntouched(t)
 }
 

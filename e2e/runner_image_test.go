@@ -156,8 +156,6 @@ func TestImageGitLabJob(t *testing.T) {
 	assert.Check(t, strings.HasPrefix(jobLine(t, out, "job-config"), "/tmp/docker-werf-config-"))
 	assert.Check(t, is.Contains(jobLine(t, out, "job-store"), `"`+reg.Addr+`":"gitlab-ci-token"`))
 	assert.Check(t, !strings.Contains(out, "stored unencrypted"), "docker login bypassed the helper:\n%s", out)
-	got := harness.NewPusher(t, "gitlab-ci-token", token).Tags(reg.Repo("group/app"))
-	slices.Sort(got)
-	assert.Check(t, is.DeepEqual(got, []string{commit, "main", "old-feature"}))
+	assertTags(t, "gitlab-ci-token", token, reg.Repo("group/app"), commit, "main", "old-feature")
 	m.assertUntouched(t)
 }

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -117,6 +118,34 @@ func copyTree(t *testing.T, from, to string) {
 	assert.NilError(t, os.MkdirAll(filepath.Dir(to), 0o755))
 	out, err := exec.Command("cp", "-R", from, to).CombinedOutput()
 	assert.NilError(t, err, "%s", out)
+}
+
+// assertOwnLoginOnly checks the output of a job of a parallel-jobs test
+// (one of two users, alice and bob, on one registry) for what its probes
+// print: its config dir ("job-config"), which it returns, and the helper's
+// list alone and once both jobs are as far ("job-store",
+// "job-store-after-both"), holding its own login and never the other's; and
+// that docker login went through the helper.
+func assertOwnLoginOnly(t *testing.T, out string, reg *harness.Registry, user string) string {
+	t.Helper()
+	other := map[string]string{"alice": "bob", "bob": "alice"}[user]
+	for _, key := range []string{"job-store", "job-store-after-both"} {
+		store := jobLine(t, out, key)
+		assert.Check(t, is.Contains(store, `"`+reg.Addr+`":"`+user+`"`), "%s: %s", key, store)
+		assert.Check(t, !strings.Contains(store, other), "%s's job sees %s's login: %s", user, other, store)
+	}
+	assert.Check(t, is.Contains(out, "authenticated as "+user))
+	assert.Check(t, !strings.Contains(out, "stored unencrypted"), "docker login bypassed the helper:\n%s", out)
+	return jobLine(t, out, "job-config")
+}
+
+// assertTags checks the tags of repo, read as user.
+func assertTags(t *testing.T, user, pass, repo string, want ...string) {
+	t.Helper()
+	got := harness.NewPusher(t, user, pass).Tags(repo)
+	slices.Sort(got)
+	slices.Sort(want)
+	assert.Check(t, is.DeepEqual(got, want), "tags of %s", repo)
 }
 
 // jobLine returns the value of the first "<key>: value" line a job printed

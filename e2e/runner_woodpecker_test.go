@@ -3,7 +3,6 @@ package e2e
 import (
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -191,24 +190,11 @@ func TestWoodpeckerJobs(t *testing.T) {
 		if !assert.Check(t, res.ExitCode == 0, "%s's pipeline:\n%s", user, out) {
 			continue
 		}
-		other := "bob"
-		if user == "bob" {
-			other = "alice"
-		}
 		assert.Check(t, !strings.Contains(out, "[cleanup:"), "the cron step ran on push:\n%s", out)
-		cfg := jobLine(t, out, "job-config")
+		cfg := assertOwnLoginOnly(t, out, reg, user)
 		configs[user] = cfg
 		assert.Check(t, strings.HasPrefix(cfg, a.tmp+"/"), "the private config %s is under the agent's TMPDIR", cfg)
-		for _, key := range []string{"job-store", "job-store-after-both"} {
-			store := jobLine(t, out, key)
-			assert.Check(t, is.Contains(store, `"`+reg.Addr+`":"`+user+`"`), "%s: %s", key, store)
-			assert.Check(t, !strings.Contains(store, other), "%s's job sees %s's login: %s", user, other, store)
-		}
-		assert.Check(t, is.Contains(out, "authenticated as "+user))
-		assert.Check(t, !strings.Contains(out, "stored unencrypted"), "docker login bypassed the helper:\n%s", out)
-		got := harness.NewPusher(t, user, users[user]).Tags(repo(user))
-		slices.Sort(got)
-		assert.Check(t, is.DeepEqual(got, []string{commit, "main", "old-feature"}))
+		assertTags(t, user, users[user], repo(user), commit, "main", "old-feature")
 	}
 	assert.Check(t, configs["alice"] != configs["bob"])
 	a.assertClean(t)
@@ -223,9 +209,7 @@ func TestWoodpeckerJobs(t *testing.T) {
 	assert.Check(t, res.ExitCode == 0, "the cron pipeline:\n%s", out)
 	assert.Check(t, !strings.Contains(out, "[build:"), "the build step ran on cron:\n%s", out)
 	assert.Check(t, is.Contains(out, "Warning: woodpecker: CI_COMMIT_SHA is not set"), "ci-env warns of the missing commit:\n%s", out)
-	got := harness.NewPusher(t, "alice", users["alice"]).Tags(repo("alice"))
-	slices.Sort(got)
-	assert.Check(t, is.DeepEqual(got, []string{commit, "main"}), "cleanup deletes old-feature:\n%s", out)
+	assertTags(t, "alice", users["alice"], repo("alice"), commit, "main")
 	a.assertClean(t)
 }
 
