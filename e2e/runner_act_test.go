@@ -4,7 +4,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -49,31 +48,16 @@ func TestActJobs(t *testing.T) {
 	harness.RequireEngine(t)
 	harness.Tool(t, toolAct)
 	h := harness.New(t)
-	users := map[string]string{"alice": h.RandomSecret("alice-"), "bob": h.RandomSecret("bob-")}
-	for u, p := range users {
-		h.Credential(u, p)
-	}
-	reg := harness.StartRegistry(t, harness.Registry3, users)
+	users, reg := twoUsers(t, h)
 	m := newRunnerMachine(t, h)
 	project, commit := newProject(t, m.env, map[string]string{".github/workflows/build.yml": runnerFile(t, "github", "build.yml")})
 
-	results := map[string]*icmd.Result{}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for user, pass := range users {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			env := m.env.With("PROJECT_DIR", project, "SYNC_DIR", m.syncDir, "JOBS", "2", "REGISTRY_PASSWORD", pass)
-			res := runAct(h, env, project, "build.yml", map[string]string{
-				"REGISTRY": reg.Addr, "REGISTRY_USER": user, "REPO": reg.Repo("acme/" + user),
-			}, "REGISTRY_PASSWORD")
-			mu.Lock()
-			results[user] = res
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
+	results := runBoth(func(_ int, user string) *icmd.Result {
+		env := m.env.With("PROJECT_DIR", project, "SYNC_DIR", m.syncDir, "JOBS", "2", "REGISTRY_PASSWORD", users[user])
+		return runAct(h, env, project, "build.yml", map[string]string{
+			"REGISTRY": reg.Addr, "REGISTRY_USER": user, "REPO": reg.Repo("acme/" + user),
+		}, "REGISTRY_PASSWORD")
+	})
 
 	configs := map[string]string{}
 	for user, res := range results {

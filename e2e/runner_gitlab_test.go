@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -211,13 +210,9 @@ func runGitLabJob(h *harness.H, env *harness.Env, p *gitlabPipeline, job gitlabJ
 func TestGitLabTemplateJobs(t *testing.T) {
 	harness.RequireEngine(t)
 	h := harness.New(t)
-	tokens := map[string]string{"alice": h.RandomSecret("alice-job-token-"), "bob": h.RandomSecret("bob-job-token-")}
-	for u, p := range tokens {
-		h.Credential(u, p)
-	}
 	// One registry user per job stands for GitLab's gitlab-ci-token with a
 	// token per job, which htpasswd cannot have.
-	reg := harness.StartRegistry(t, harness.Registry3, tokens)
+	tokens, reg := twoUsers(t, h)
 	m := newRunnerMachine(t, h)
 	tmp := filepath.Join(m.env.Root, "tmp")
 	assert.NilError(t, os.Mkdir(tmp, 0o700))
@@ -228,7 +223,6 @@ func TestGitLabTemplateJobs(t *testing.T) {
 		dir, commit string
 		vars        map[string]string
 		pipeline    *gitlabPipeline
-		run         gitlabJobRun
 	}
 	jobs := map[string]*job{}
 	for i, user := range []string{"alice", "bob"} {
@@ -238,26 +232,22 @@ func TestGitLabTemplateJobs(t *testing.T) {
 		jobs[user] = &job{dir: dir, commit: commit, vars: vars, pipeline: loadGitLabPipeline(t, dir)}
 	}
 	build := jobs["alice"].pipeline.job(t, "build")
-	var wg sync.WaitGroup
-	for _, j := range jobs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			j.run = runGitLabJob(h, m.env, j.pipeline, build, j.dir, j.vars)
-		}()
-	}
-	wg.Wait()
+	runs := runBoth(func(_ int, user string) gitlabJobRun {
+		j := jobs[user]
+		return runGitLabJob(h, m.env, j.pipeline, build, j.dir, j.vars)
+	})
 
 	configs := map[string]string{}
 	for user, j := range jobs {
-		out := j.run.output()
-		if !assert.Check(t, j.run.main.ExitCode == 0 && j.run.after.ExitCode == 0, "%s's job:\n%s", user, out) {
+		run := runs[user]
+		out := run.output()
+		if !assert.Check(t, run.main.ExitCode == 0 && run.after.ExitCode == 0, "%s's job:\n%s", user, out) {
 			continue
 		}
 		cfg := assertOwnLoginOnly(t, out, reg, user)
 		configs[user] = cfg
 		assert.Check(t, strings.HasPrefix(cfg, tmp+"/"), "the private config %s is under the runner's TMPDIR", cfg)
-		assert.Check(t, is.Contains(j.run.after.Stderr(), "Removed the job's docker config "+cfg))
+		assert.Check(t, is.Contains(run.after.Stderr(), "Removed the job's docker config "+cfg))
 		assertTags(t, user, tokens[user], j.vars["CI_REGISTRY_IMAGE"], j.commit, "main", "old-feature")
 	}
 	assert.Check(t, configs["alice"] != configs["bob"])

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"gotest.tools/v3/assert"
@@ -118,6 +119,37 @@ func copyTree(t *testing.T, from, to string) {
 	assert.NilError(t, os.MkdirAll(filepath.Dir(to), 0o755))
 	out, err := exec.Command("cp", "-R", from, to).CombinedOutput()
 	assert.NilError(t, err, "%s", out)
+}
+
+// twoUsers are the users of the parallel-jobs tests, alice and bob, with
+// their passwords (registered as secrets) and a registry they can both use.
+func twoUsers(t *testing.T, h *harness.H) (map[string]string, *harness.Registry) {
+	t.Helper()
+	users := map[string]string{"alice": h.RandomSecret("alice-"), "bob": h.RandomSecret("bob-")}
+	for u, p := range users {
+		h.Credential(u, p)
+	}
+	return users, harness.StartRegistry(t, harness.Registry3, users)
+}
+
+// runBoth runs alice's and bob's jobs at once (i is 0 for alice, 1 for bob)
+// and returns their results by user.
+func runBoth[R any](job func(i int, user string) R) map[string]R {
+	results := map[string]R{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for i, user := range []string{"alice", "bob"} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := job(i, user)
+			mu.Lock()
+			defer mu.Unlock()
+			results[user] = r
+		}()
+	}
+	wg.Wait()
+	return results
 }
 
 // assertOwnLoginOnly checks the output of a job of a parallel-jobs test

@@ -5,7 +5,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -154,11 +153,7 @@ func TestWoodpeckerJobs(t *testing.T) {
 	harness.RequireEngine(t)
 	harness.Tool(t, toolWoodpecker)
 	h := harness.New(t)
-	users := map[string]string{"alice": h.RandomSecret("alice-"), "bob": h.RandomSecret("bob-")}
-	for u, p := range users {
-		h.Credential(u, p)
-	}
-	reg := harness.StartRegistry(t, harness.Registry3, users)
+	users, reg := twoUsers(t, h)
 	a := newWoodpeckerAgent(t, h)
 	project, commit := newProject(t, a.env, nil)
 	repo := func(user string) string { return reg.Repo("acme/" + user) }
@@ -168,21 +163,10 @@ func TestWoodpeckerJobs(t *testing.T) {
 		}, map[string][]string{"build": woodpeckerProbes})
 	}
 
-	results := map[string]*icmd.Result{}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for i, user := range []string{"alice", "bob"} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			res := a.run(h, project, commit, pipeline(user), 10+i, "push",
-				"REGISTRY_PASSWORD", users[user], "PROJECT_DIR", project, "SYNC_DIR", a.syncDir, "JOBS", "2")
-			mu.Lock()
-			results[user] = res
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
+	results := runBoth(func(i int, user string) *icmd.Result {
+		return a.run(h, project, commit, pipeline(user), 10+i, "push",
+			"REGISTRY_PASSWORD", users[user], "PROJECT_DIR", project, "SYNC_DIR", a.syncDir, "JOBS", "2")
+	})
 
 	configs := map[string]string{}
 	for user, res := range results {
