@@ -63,8 +63,11 @@ lint: vet
 install:
 	sh install.sh
 
-demo: build testdeps
-	DOCKER_WERF_BIN_DIR=$(BIN) go test -count=1 -run "^TestDemo$$" -v ./e2e/
+## demo: the main job told step by step (e2e/demo), installing only what it
+## uses. Run in its directory, go test shows the narration as it comes.
+demo: build
+	sh e2e/testdeps.sh demo
+	cd e2e/demo && DOCKER_WERF_BIN_DIR=$(BIN) go test -count=1 -run '^TestDemo$$' -args -narrate
 
 clean:
 	rm -rf $(BIN)

@@ -13,7 +13,20 @@
 #
 # CACHE is ${DOCKER_WERF_TEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/docker-werf-test}.
 # The Makefile puts $CACHE/bin on PATH; the e2e harness also looks there.
+#
+# With the argument "demo" it installs only what `make demo` uses
+# (e2e/demo): docker-registry, and a docker CLI when none is on PATH.
 set -eu
+
+case ${1:-all} in
+all | demo) MODE=${1:-all} ;;
+*)
+	printf 'testdeps: error: unknown argument %s: expected none (what every test needs) or "demo" (what make demo needs)\n' "$1" >&2
+	exit 2
+	;;
+esac
+# everything: true unless only the demo's tools are wanted.
+everything() { [ "$MODE" = all ]; }
 
 REGISTRY_V3_VERSION=v3.1.2
 CRANE_VERSION=v0.22.1
@@ -51,14 +64,16 @@ apt_update_once() {
 # --- Debian packages -------------------------------------------------------
 missing_pkgs=
 command -v docker-registry >/dev/null 2>&1 || missing_pkgs="$missing_pkgs docker-registry"
-command -v skopeo >/dev/null 2>&1 || missing_pkgs="$missing_pkgs skopeo"
-# Shells that ci-env's output is evaluated in (internal/shellenv, e2e); dash and
-# bash are always there.
-command -v zsh >/dev/null 2>&1 || missing_pkgs="$missing_pkgs zsh"
-command -v fish >/dev/null 2>&1 || missing_pkgs="$missing_pkgs fish"
-# busybox: one of those shells, and with the docker CLI the base of the CI image
-# test (e2e/runner_image_test.go).
-command -v busybox >/dev/null 2>&1 || missing_pkgs="$missing_pkgs busybox-static"
+if everything; then
+	command -v skopeo >/dev/null 2>&1 || missing_pkgs="$missing_pkgs skopeo"
+	# Shells that ci-env's output is evaluated in (internal/shellenv, e2e); dash and
+	# bash are always there.
+	command -v zsh >/dev/null 2>&1 || missing_pkgs="$missing_pkgs zsh"
+	command -v fish >/dev/null 2>&1 || missing_pkgs="$missing_pkgs fish"
+	# busybox: one of those shells, and with the docker CLI the base of the CI image
+	# test (e2e/runner_image_test.go).
+	command -v busybox >/dev/null 2>&1 || missing_pkgs="$missing_pkgs busybox-static"
+fi
 if [ -n "$missing_pkgs" ]; then
 	WANTED=" Debian packages$missing_pkgs"
 	apt_update_once
@@ -85,9 +100,9 @@ go_tool() {
 	say "installed $name $want into $BIN"
 }
 
-go_tool registry "github.com/distribution/distribution/v3/cmd/registry@$REGISTRY_V3_VERSION" "$REGISTRY_V3_VERSION" --version
-go_tool crane "github.com/google/go-containerregistry/cmd/crane@$CRANE_VERSION" "$CRANE_VERSION" version
-go_tool regctl "github.com/regclient/regclient/cmd/regctl@$REGCTL_VERSION" "$REGCTL_VERSION" version --format '{{.VCSTag}}'
+everything && go_tool registry "github.com/distribution/distribution/v3/cmd/registry@$REGISTRY_V3_VERSION" "$REGISTRY_V3_VERSION" --version
+everything && go_tool crane "github.com/google/go-containerregistry/cmd/crane@$CRANE_VERSION" "$CRANE_VERSION" version
+everything && go_tool regctl "github.com/regclient/regclient/cmd/regctl@$REGCTL_VERSION" "$REGCTL_VERSION" version --format '{{.VCSTag}}'
 
 # --- Kubernetes API server and kine, for cleanup's scan of clusters --------
 # kube-apiserver is built from the k8s.io/kubernetes module: its go.mod points
@@ -147,8 +162,8 @@ kine_tool() {
 	say "installed kine $KINE_VERSION into $BIN"
 }
 
-kube_apiserver
-kine_tool
+everything && kube_apiserver
+everything && kine_tool
 
 # --- CI runners: nektos/act and Woodpecker's CLI --------------------------
 # act runs GitHub Actions workflow files on the host (-P X=-self-hosted).
@@ -158,7 +173,7 @@ kine_tool
 ACT_VERSION=v0.2.89
 WOODPECKER_VERSION=v1.0.5
 
-go_tool act "github.com/nektos/act@$ACT_VERSION" "act version ${ACT_VERSION#v}" --version
+everything && go_tool act "github.com/nektos/act@$ACT_VERSION" "act version ${ACT_VERSION#v}" --version
 
 woodpecker_cli() {
 	if [ -x "$BIN/woodpecker-cli" ]; then
@@ -188,7 +203,7 @@ woodpecker_cli() {
 		die "$BIN/woodpecker-cli does not report $WOODPECKER_VERSION"
 	say "installed woodpecker-cli $WOODPECKER_VERSION into $BIN"
 }
-woodpecker_cli
+everything && woodpecker_cli
 
 # --- docker CLI (client only) when none is on PATH --------------------------
 if ! command -v docker >/dev/null 2>&1 && [ ! -x "$BIN/docker" ]; then
@@ -213,8 +228,10 @@ check() {
 }
 PATH=$BIN:$PATH
 check docker-registry docker-registry --version
-check skopeo skopeo --version
 check docker docker --version
+check git git --version
+everything || exit 0
+check skopeo skopeo --version
 check registry "$BIN/registry" --version
 check crane "$BIN/crane" version
 check regctl "$BIN/regctl" version
