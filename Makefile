@@ -64,10 +64,11 @@ install:
 	sh install.sh
 
 ## demo: the main job told step by step (e2e/demo), installing only what it
-## uses. Run in its directory, go test shows the narration as it comes.
+## uses. Run in its directory, go test shows the narration as it comes; built
+## as `build` builds (CGO off, -trimpath), it reuses the packages build compiled.
 demo: build
 	sh e2e/testdeps.sh demo
-	cd e2e/demo && DOCKER_WERF_BIN_DIR=$(BIN) go test -count=1 -run '^TestDemo$$' -args -narrate
+	cd e2e/demo && CGO_ENABLED=0 DOCKER_WERF_BIN_DIR=$(BIN) go test -trimpath -count=1 -run '^TestDemo$$' -args -narrate
 
 clean:
 	rm -rf $(BIN)
