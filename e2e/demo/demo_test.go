@@ -259,6 +259,12 @@ func (d *demo) twoJobs() {
 	d.ciEnv(b)
 	d.login(a, "alice")
 	d.login(b, "bob")
+	// The logins went to each job's store (0600 files in a 0700 directory
+	// per job), never into a config.json.
+	for _, f := range []string{d.runner.ConfigFile(), filepath.Join(a.env.Get("DOCKER_CONFIG"), "config.json"),
+		filepath.Join(b.env.Get("DOCKER_CONFIG"), "config.json")} {
+		d.h.AssertNoSecretInFile(f)
+	}
 	assert.Check(t, is.Contains(d.access(a), "authenticated as alice"))
 	assert.Check(t, is.Contains(d.access(b), "authenticated as bob"))
 	d.run(b, `docker logout `+d.reg.Addr)
@@ -266,9 +272,6 @@ func (d *demo) twoJobs() {
 	assert.Check(t, is.Contains(d.access(a), "authenticated as alice"))
 	d.say("Job 1001 is still alice: job 1002's login and logout went to job 1002's own store.")
 	d.run(a, `cat "$DOCKER_CONFIG/config.json"`)
-	for _, f := range []string{d.runner.ConfigFile(), filepath.Join(a.env.Get("DOCKER_CONFIG"), "config.json")} {
-		d.h.AssertNoSecretInFile(f)
-	}
 	d.run(a, `docker werf ci-env --cleanup`)
 	_, err := os.Stat(a.env.Get("DOCKER_CONFIG"))
 	assert.Check(t, os.IsNotExist(err), "job 1001's docker config is still there after ci-env --cleanup: %v", err)
