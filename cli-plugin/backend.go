@@ -16,8 +16,8 @@ import (
 	"github.com/docker-werf/docker-werf/internal/quay"
 	"github.com/docker-werf/docker-werf/internal/registry"
 	"github.com/docker-werf/docker-werf/internal/registryapi"
-	"github.com/docker-werf/docker-werf/internal/remote"
 	"github.com/docker-werf/docker-werf/internal/selectel"
+	"github.com/docker-werf/docker-werf/internal/version"
 )
 
 // backend is a registry's cleanup client and how it deletes, as the
@@ -48,12 +48,12 @@ var nativeBackends = map[registry.Kind]nativeBackend{
 	registry.DockerHub: func(repo registry.Repository, n nativeCredentials, api *registryapi.Client) (cleanup.Registry, bool, error) {
 		c, err := dockerhub.New(repo, dockerhub.Credentials{Token: n.get(registry.CredDockerHubToken),
 			Username: n.get(registry.CredDockerHubUsername), Password: n.get(registry.CredDockerHubPassword)},
-			dockerhub.WithRegistryAPI(api), dockerhub.WithUserAgent(remote.UserAgent()))
+			dockerhub.WithRegistryAPI(api), dockerhub.WithUserAgent(version.UserAgent()))
 		return c, true, err
 	},
 	registry.GitHub: func(repo registry.Repository, n nativeCredentials, api *registryapi.Client) (cleanup.Registry, bool, error) {
 		c, err := github.New(repo, github.Credentials{Token: n.get(registry.CredGitHubToken)},
-			github.WithRegistryAPI(api), github.WithUserAgent(remote.UserAgent()))
+			github.WithRegistryAPI(api), github.WithUserAgent(version.UserAgent()))
 		return c, true, err
 	},
 	registry.GitLab: func(repo registry.Repository, n nativeCredentials, api *registryapi.Client) (cleanup.Registry, bool, error) {
@@ -63,12 +63,12 @@ var nativeBackends = map[registry.Kind]nativeBackend{
 			return nil, false, nil
 		}
 		c, err := gitlab.New(repo, gitlab.Credentials{Token: n.get(registry.CredGitLabToken)},
-			gitlab.WithRegistryAPI(api), gitlab.WithCIEnv(os.Getenv), gitlab.WithUserAgent(remote.UserAgent()))
+			gitlab.WithRegistryAPI(api), gitlab.WithCIEnv(os.Getenv), gitlab.WithUserAgent(version.UserAgent()))
 		return c, true, err
 	},
 	registry.Harbor: func(repo registry.Repository, n nativeCredentials, _ *registryapi.Client) (cleanup.Registry, bool, error) {
 		c, err := harbor.New(repo, harbor.Credentials{Username: n.get(registry.CredHarborUsername),
-			Password: n.get(registry.CredHarborPassword)}, harbor.WithUserAgent(remote.UserAgent()))
+			Password: n.get(registry.CredHarborPassword)}, harbor.WithUserAgent(version.UserAgent()))
 		return c, true, err
 	},
 	registry.ACR: func(repo registry.Repository, n nativeCredentials, _ *registryapi.Client) (cleanup.Registry, bool, error) {
@@ -76,7 +76,7 @@ var nativeBackends = map[registry.Kind]nativeBackend{
 		// config may have no ACR login.
 		c, err := acr.New(repo, acr.Credentials{Username: n.get(registry.CredACRUsername),
 			Password: n.get(registry.CredACRPassword), Token: n.get(registry.CredACRToken)},
-			acr.WithUserAgent(remote.UserAgent()))
+			acr.WithUserAgent(version.UserAgent()))
 		return c, true, err
 	},
 	registry.ECR: func(repo registry.Repository, _ nativeCredentials, _ *registryapi.Client) (cleanup.Registry, bool, error) {
@@ -89,12 +89,12 @@ var nativeBackends = map[registry.Kind]nativeBackend{
 		c, err := selectel.New(repo, selectel.Credentials{Username: n.get(registry.CredSelectelUsername),
 			Password: n.get(registry.CredSelectelPassword), Account: n.get(registry.CredSelectelAccount),
 			VPC: n.get(registry.CredSelectelVPC), VPCID: n.get(registry.CredSelectelVPCID)},
-			selectel.WithRegistryAPI(api), selectel.WithUserAgent(remote.UserAgent()))
+			selectel.WithRegistryAPI(api), selectel.WithUserAgent(version.UserAgent()))
 		return c, true, err
 	},
 	registry.Quay: func(repo registry.Repository, n nativeCredentials, api *registryapi.Client) (cleanup.Registry, bool, error) {
 		c, err := quay.New(repo, quay.Credentials{Token: n.get(registry.CredQuayToken)},
-			quay.WithRegistryAPI(api), quay.WithUserAgent(remote.UserAgent()))
+			quay.WithRegistryAPI(api), quay.WithUserAgent(version.UserAgent()))
 		return c, true, err
 	},
 }
@@ -104,7 +104,7 @@ var nativeBackends = map[registry.Kind]nativeBackend{
 // Docker Registry API elsewhere.
 func openClient(dockerCLI command.Cli, repo registry.Repository, conn connectionOptions, native nativeCredentials) (cleanup.Registry, error) {
 	api, err := registryapi.New(repo.Name(), cleanupKeychain(dockerCLI, repo.Host, conn),
-		registryapi.WithUserAgent(remote.UserAgent()), registryapi.WithInsecure(conn.insecure),
+		registryapi.WithUserAgent(version.UserAgent()), registryapi.WithInsecure(conn.insecure),
 		registryapi.WithRequestTimeout(conn.requestTimeout),
 		registryapi.WithTLS(registryapi.TLSOptions{CertsDirs: certsDirs(), SkipVerify: conn.skipTLSVerify}))
 	if err != nil {

@@ -22,7 +22,7 @@ import (
 	"github.com/docker-werf/docker-werf/internal/credstore"
 	"github.com/docker-werf/docker-werf/internal/jobconfig"
 	"github.com/docker-werf/docker-werf/internal/registry"
-	"github.com/docker-werf/docker-werf/internal/remote"
+	"github.com/docker-werf/docker-werf/internal/registryapi"
 )
 
 const helperBinary = "docker-credential-werf"
@@ -228,7 +228,7 @@ func loginForJob(dir, host, user, pass string, getenv func(string) string) error
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	kc := staticKeychain{host: host, auth: authn.FromConfig(authn.AuthConfig{Username: user, Password: pass})}
-	if err := remote.CheckAccess(ctx, host, "docker-werf-login-check", kc); err != nil {
+	if err := registryapi.CheckAccess(ctx, host, "docker-werf-login-check", kc); err != nil {
 		return fmt.Errorf("logging in to %s as %s: %w", host, user, err)
 	}
 	return storeForJob(dir, host, user, pass, getenv)

@@ -19,7 +19,7 @@ import (
 	"github.com/docker-werf/docker-werf/internal/dockerauth"
 	"github.com/docker-werf/docker-werf/internal/flagenv"
 	"github.com/docker-werf/docker-werf/internal/registry"
-	"github.com/docker-werf/docker-werf/internal/remote"
+	"github.com/docker-werf/docker-werf/internal/registryapi"
 )
 
 type registryInfoOptions struct {
@@ -128,7 +128,7 @@ func checkAccess(ctx context.Context, dockerCLI command.Cli, repo registry.Repos
 		return access{Checked: true, Error: err.Error()}
 	}
 	a := access{Checked: true, Username: found.Username, Source: found.Source}
-	if err := remote.CheckAccess(ctx, repo.Host, repo.Path, kc); err != nil {
+	if err := registryapi.CheckAccess(ctx, repo.Host, repo.Path, kc); err != nil {
 		a.Error = err.Error()
 		if found.Empty() {
 			a.Error = fmt.Sprintf("no credentials for %s (looked in %s): %v", repo.Host, found.Source, err)

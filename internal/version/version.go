@@ -7,3 +7,6 @@ var (
 	Version = "v0.0.0-dev"
 	Commit  = "unknown"
 )
+
+// UserAgent identifies docker-werf in registry and API logs.
+func UserAgent() string { return "docker-werf/" + Version }

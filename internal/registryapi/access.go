@@ -1,6 +1,4 @@
-// Package remote talks to registries over the Docker Registry / OCI
-// distribution API with go-containerregistry, our keychain and user agent.
-package remote
+package registryapi
 
 import (
 	"context"
@@ -15,9 +13,6 @@ import (
 	"github.com/docker-werf/docker-werf/internal/version"
 )
 
-// UserAgent identifies docker-werf in registry logs.
-func UserAgent() string { return "docker-werf/" + version.Version }
-
 // CheckAccess proves that the keychain's credentials for host are accepted by
 // asking for one page of the tags of path. A repository that does not exist
 // yet still proves the login: the registry had to accept us to say so.
@@ -31,7 +26,7 @@ func CheckAccess(ctx context.Context, host, path string, kc authn.Keychain) erro
 		return fmt.Errorf("resolving credentials for %s: %w", host, err)
 	}
 	tr, err := transport.NewWithContext(ctx, repo.Registry, auth,
-		transport.NewUserAgent(http.DefaultTransport, UserAgent()), []string{repo.Scope(transport.PullScope)})
+		transport.NewUserAgent(http.DefaultTransport, version.UserAgent()), []string{repo.Scope(transport.PullScope)})
 	if err != nil {
 		return fmt.Errorf("authenticating to %s: %w", host, err)
 	}
