@@ -19,7 +19,7 @@ import (
 
 	"github.com/docker-werf/docker-werf/internal/cleanup"
 	"github.com/docker-werf/docker-werf/internal/creds"
-	"github.com/docker-werf/docker-werf/internal/dockerauth"
+	"github.com/docker-werf/docker-werf/internal/dockerconfig/dockerauth"
 	"github.com/docker-werf/docker-werf/internal/imagecache"
 	"github.com/docker-werf/docker-werf/internal/policy"
 	"github.com/docker-werf/docker-werf/internal/registry"

@@ -16,7 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/docker-werf/docker-werf/internal/creds"
-	"github.com/docker-werf/docker-werf/internal/dockerauth"
+	"github.com/docker-werf/docker-werf/internal/dockerconfig/dockerauth"
 	"github.com/docker-werf/docker-werf/internal/flagenv"
 	"github.com/docker-werf/docker-werf/internal/registry"
 	"github.com/docker-werf/docker-werf/internal/registryapi"
