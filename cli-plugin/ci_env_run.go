@@ -19,7 +19,7 @@ import (
 	"github.com/docker-werf/docker-werf/internal/ci"
 	"github.com/docker-werf/docker-werf/internal/cienv"
 	"github.com/docker-werf/docker-werf/internal/creds"
-	"github.com/docker-werf/docker-werf/internal/credstore"
+	"github.com/docker-werf/docker-werf/internal/creds/credstore"
 	"github.com/docker-werf/docker-werf/internal/jobconfig"
 	"github.com/docker-werf/docker-werf/internal/registry"
 	"github.com/docker-werf/docker-werf/internal/registryapi"

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/docker-werf/docker-werf/internal/credstore"
+	"github.com/docker-werf/docker-werf/internal/creds/credstore"
 	"github.com/docker-werf/docker-werf/internal/registry"
 )
 

@@ -4,7 +4,7 @@
 // Sources, in order:
 //
 //  1. credentials saved by `store` (docker login) in this job's scope of the
-//     credential store (see internal/credstore);
+//     credential store (see internal/creds/credstore);
 //  2. what the CI job itself provides: GitLab's CI_REGISTRY and dependency
 //     proxy credentials or CI_JOB_TOKEN, GitHub Actions' GITHUB_TOKEN for
 //     ghcr.io, Gitea and Forgejo Actions' token for their own server; turned
@@ -37,7 +37,7 @@ import (
 	"github.com/docker/docker-credential-helpers/credentials"
 
 	"github.com/docker-werf/docker-werf/internal/ci"
-	"github.com/docker-werf/docker-werf/internal/credstore"
+	"github.com/docker-werf/docker-werf/internal/creds/credstore"
 	"github.com/docker-werf/docker-werf/internal/registry"
 )
 

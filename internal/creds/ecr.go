@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/docker-werf/docker-werf/internal/credstore"
+	"github.com/docker-werf/docker-werf/internal/creds/credstore"
 	"github.com/docker-werf/docker-werf/internal/registry"
 )
 

@@ -9,7 +9,7 @@ import (
 	"github.com/docker/docker-credential-helpers/credentials"
 
 	"github.com/docker-werf/docker-werf/internal/ci"
-	"github.com/docker-werf/docker-werf/internal/credstore"
+	"github.com/docker-werf/docker-werf/internal/creds/credstore"
 	"github.com/docker-werf/docker-werf/internal/registry"
 )
 
