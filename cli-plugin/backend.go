@@ -134,8 +134,7 @@ func hasGitLabToken(native nativeCredentials, host string) bool {
 	if os.Getenv(creds.EnvCleanupPassword) != "" {
 		return false
 	}
-	ciRegistry, err := registry.HostKey(os.Getenv("CI_REGISTRY"))
-	return err == nil && os.Getenv("CI_JOB_TOKEN") != "" && ciRegistry == host
+	return os.Getenv("CI_JOB_TOKEN") != "" && registry.IsJobRegistry(host, os.Getenv)
 }
 
 // envCertsDir replaces docker's certificate directories (DefaultCertsDirs):

@@ -31,7 +31,6 @@ package creds
 import (
 	"fmt"
 	"path/filepath"
-	"strings"
 	"sync"
 
 	"github.com/docker/docker-credential-helpers/credentials"
@@ -205,19 +204,6 @@ func canonicalDir(dir string) (string, error) {
 func hostKey(serverURL string) (string, bool) {
 	h, err := registry.HostKey(serverURL)
 	return h, err == nil
-}
-
-// sameHost compares a host key with an address from a CI variable the way
-// registry.DetectKind does: by host key, an explicit :443 being no port.
-func sameHost(host, addr string) bool {
-	if addr == "" {
-		return false
-	}
-	other, err := registry.HostKey(addr)
-	if err != nil {
-		return false
-	}
-	return strings.TrimSuffix(host, ":443") == strings.TrimSuffix(other, ":443")
 }
 
 // RemoveScope deletes everything stored for this job (its scope), as a CI

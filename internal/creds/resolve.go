@@ -97,10 +97,10 @@ func (r *Resolver) forPurpose(a answer) answer {
 // false with a nil error means the host is not served.
 func (r *Resolver) fromCI(host string) (answer, bool, error) {
 	env := r.env
-	if sameHost(host, env("CI_REGISTRY")) {
+	if registry.IsJobRegistry(host, env) {
 		return r.gitlab(host, "CI_REGISTRY", "CI_REGISTRY_USER", "CI_REGISTRY_PASSWORD")
 	}
-	if sameHost(host, env("CI_DEPENDENCY_PROXY_SERVER")) {
+	if registry.SameRegistry(host, env("CI_DEPENDENCY_PROXY_SERVER")) {
 		return r.gitlab(host, "CI_DEPENDENCY_PROXY_SERVER", "CI_DEPENDENCY_PROXY_USER", "CI_DEPENDENCY_PROXY_PASSWORD")
 	}
 	switch {
@@ -148,7 +148,7 @@ func (r *Resolver) gitlab(host, hostVar, userVar, passVar string) (answer, bool,
 // the job's token.
 func (r *Resolver) actions(host, system, prefix string) (answer, bool, error) {
 	server, _ := r.first(prefix+"_SERVER_URL", "GITHUB_SERVER_URL")
-	if !sameHost(host, server) {
+	if !registry.SameRegistry(host, server) {
 		return answer{}, false, nil
 	}
 	token, tokenVar := r.first(prefix+"_TOKEN", "GITHUB_TOKEN")

@@ -216,7 +216,7 @@ func New(repo registry.Repository, creds Credentials, opts ...Option) (*Client, 
 			return nil, fmt.Errorf("gitlab: %s: %w", name, err)
 		}
 	}
-	ownCI := c.env != nil && onJobRegistry(repo.Host, c.env)
+	ownCI := c.env != nil && registry.IsJobRegistry(repo.Host, c.env)
 	switch {
 	case strings.TrimSpace(creds.Token) != "":
 		c.header, c.token = headerPrivateToken, strings.TrimSpace(creds.Token)
@@ -282,18 +282,6 @@ func DefaultAPIURL(host string) string {
 		h = h[len("registry."):]
 	}
 	return "https://" + h + "/api/v4"
-}
-
-// onJobRegistry reports whether host is the registry of the GitLab job
-// described by env.
-func onJobRegistry(host string, env registry.Env) bool {
-	ci := strings.TrimSpace(env("CI_REGISTRY"))
-	if ci == "" {
-		return false
-	}
-	a, err1 := registry.HostKey(host)
-	b, err2 := registry.HostKey(ci)
-	return err1 == nil && err2 == nil && strings.TrimSuffix(a, ":443") == strings.TrimSuffix(b, ":443")
 }
 
 // sameHostRedirect follows redirects only to the API host, so the token

@@ -95,22 +95,36 @@ func isGitLab(key, h string, env Env) bool {
 		return true
 	}
 	for _, name := range []string{envCIRegistry, envCIDependencyProxyHost} {
-		if v := env.get(name); v != "" && sameRegistry(key, v) {
+		if SameRegistry(key, env.get(name)) {
 			return true
 		}
 	}
 	return false
 }
 
-// sameRegistry compares host keys, treating an explicit :443 as no port:
-// GitLab writes CI_DEPENDENCY_PROXY_SERVER as "host:443" while images may be
-// named without the port, and both reach the same HTTPS endpoint.
-func sameRegistry(key, addr string) bool {
-	other, err := HostKey(addr)
+// SameRegistry reports whether two registry addresses (anything HostKey
+// takes) name the same registry: their host keys are equal, an explicit :443
+// counting as no port. GitLab writes CI_DEPENDENCY_PROXY_SERVER, and may write
+// CI_REGISTRY, as "host:443" while images are named without the port, and
+// both reach the same HTTPS endpoint. An empty or invalid address matches
+// nothing.
+func SameRegistry(a, b string) bool {
+	ka, err := HostKey(a)
 	if err != nil {
 		return false
 	}
-	return strings.TrimSuffix(key, ":443") == strings.TrimSuffix(other, ":443")
+	kb, err := HostKey(b)
+	if err != nil {
+		return false
+	}
+	return strings.TrimSuffix(ka, ":443") == strings.TrimSuffix(kb, ":443")
+}
+
+// IsJobRegistry reports whether host is the registry of the GitLab job whose
+// environment env is: the one CI_REGISTRY names, where the job's
+// CI_JOB_TOKEN logs in and reaches the GitLab API.
+func IsJobRegistry(host string, env Env) bool {
+	return SameRegistry(host, env.get(envCIRegistry))
 }
 
 // isHarbor keeps werf's patterns: "harbor.*" and Harbor's own demo hosts.

@@ -173,3 +173,27 @@ func TestDetectKindGitLabCIEnvironment(t *testing.T) {
 		assert.Equal(t, DetectKind("gitlab.example.com:5050", nil), Default)
 	})
 }
+
+// TestIsJobRegistry: CI_REGISTRY names the job's registry with or without
+// :443, in any case, and an empty or invalid one names none.
+func TestIsJobRegistry(t *testing.T) {
+	for _, tc := range []struct {
+		host, ciRegistry string
+		want             bool
+	}{
+		{"registry.example.com", "registry.example.com", true},
+		{"registry.example.com", "registry.example.com:443", true},
+		{"registry.example.com:443", "registry.example.com", true},
+		{"registry.example.com", "REGISTRY.example.com:443", true},
+		{"registry.example.com", "https://registry.example.com:443/", true},
+		{"registry.example.com:5050", "registry.example.com", false},
+		{"registry.example.com", "registry.example.com:5050", false},
+		{"other.example.com", "registry.example.com", false},
+		{"registry.example.com", "", false},
+		{"registry.example.com", "user@registry.example.com", false},
+	} {
+		got := IsJobRegistry(tc.host, envMap(map[string]string{"CI_REGISTRY": tc.ciRegistry}))
+		assert.Check(t, got == tc.want, "IsJobRegistry(%q) with CI_REGISTRY=%q: %v", tc.host, tc.ciRegistry, got)
+	}
+	assert.Check(t, !IsJobRegistry("registry.example.com", nil))
+}
