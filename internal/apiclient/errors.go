@@ -37,7 +37,7 @@ type Error struct {
 	Codes      []string // the API's error codes, where it sends any (Harbor's, ACR's, Quay's error_type)
 	Message    string   // the API's message, with anything like a credential removed
 	Hint       string   // what to do about it
-	Kind       error    // the sentinel Unwrap returns: registryapi.ErrNotFound, ErrUnauthorized, ...
+	Kind       error    // the sentinel Unwrap returns: registrytypes.ErrNotFound, ErrUnauthorized, ...
 }
 
 // NewError starts the Error of an unexpected answer, without reading it.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/docker-werf/docker-werf/internal/registryapi"
+	"github.com/docker-werf/docker-werf/internal/registrytypes"
 )
 
 // Outcome is what happened to one tag.
@@ -25,11 +26,9 @@ const (
 	Failed      Outcome = "failed"
 )
 
-// ErrProtected is what a backend returns (wrapped, with the registry's
-// reason) when the registry refuses to delete a tag it protects: an
-// immutable or locked tag, or an image a manifest list still needs. The tag
-// is kept and reported, not counted as a failure.
-var ErrProtected = errors.New("the registry protects this tag")
+// ErrProtected is registrytypes.ErrProtected: the backends wrap it without
+// importing the planner.
+var ErrProtected = registrytypes.ErrProtected
 
 // ReasonPushedDuringRun keeps a tag that appeared after the inventory.
 const ReasonPushedDuringRun = "pushed-during-run"

@@ -33,9 +33,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/docker-werf/docker-werf/internal/apiclient"
-	"github.com/docker-werf/docker-werf/internal/cleanup"
 	"github.com/docker-werf/docker-werf/internal/registry"
-	"github.com/docker-werf/docker-werf/internal/registryapi"
+	"github.com/docker-werf/docker-werf/internal/registrytypes"
 	"github.com/docker-werf/docker-werf/internal/retry"
 	"github.com/docker-werf/docker-werf/internal/version"
 )
@@ -58,7 +57,7 @@ const loginRenewal = 8 * time.Minute
 
 // ErrTagImmutable is wrapped by the error of a delete Docker Hub refused
 // because the tag is immutable. The tag was left alone.
-var ErrTagImmutable = fmt.Errorf("the tag is immutable: %w", cleanup.ErrProtected)
+var ErrTagImmutable = fmt.Errorf("the tag is immutable: %w", registrytypes.ErrProtected)
 
 // Credentials are Docker Hub's native credentials. Token wins when set;
 // otherwise Username and Password are exchanged for a token.
@@ -80,8 +79,8 @@ type Credentials struct {
 // and subjects in Inspect, and a tag's digest when the Hub API gives none.
 // *registryapi.Client implements it.
 type RegistryAPI interface {
-	Resolve(ctx context.Context, tag string) (registryapi.Descriptor, error)
-	Inspect(ctx context.Context, d registryapi.Descriptor) (registryapi.Image, error)
+	Resolve(ctx context.Context, tag string) (registrytypes.Descriptor, error)
+	Inspect(ctx context.Context, d registrytypes.Descriptor) (registrytypes.Image, error)
 }
 
 // Option configures a Client.
@@ -317,7 +316,7 @@ func (c *Client) createToken(ctx context.Context) (string, error) {
 	if resp.StatusCode != http.StatusOK {
 		e := c.responseError(op, false, resp)
 		if e.StatusCode == http.StatusUnauthorized || e.StatusCode == http.StatusForbidden {
-			e.Kind, e.Hint = registryapi.ErrUnauthorized, c.credentialHint()
+			e.Kind, e.Hint = registrytypes.ErrUnauthorized, c.credentialHint()
 		}
 		return "", e
 	}
@@ -386,7 +385,7 @@ func (c *Client) getJSON(ctx context.Context, op, u string, write bool, v any) e
 }
 
 // Error is an unexpected answer of the Hub API; it unwraps to
-// registryapi.ErrNotFound, registryapi.ErrUnauthorized or ErrTagImmutable
+// registrytypes.ErrNotFound, registrytypes.ErrUnauthorized or ErrTagImmutable
 // where the answer was one of those.
 type Error = apiclient.Error
 
@@ -399,11 +398,11 @@ func (c *Client) responseError(op string, write bool, resp *http.Response) *Erro
 	e.Message = c.redact(apiMessage(body))
 	switch {
 	case resp.StatusCode == http.StatusUnauthorized:
-		e.Kind, e.Hint = registryapi.ErrUnauthorized, c.credentialHint()
+		e.Kind, e.Hint = registrytypes.ErrUnauthorized, c.credentialHint()
 	case resp.StatusCode == http.StatusForbidden:
-		e.Kind, e.Hint = registryapi.ErrUnauthorized, c.permissionHint(write)
+		e.Kind, e.Hint = registrytypes.ErrUnauthorized, c.permissionHint(write)
 	case resp.StatusCode == http.StatusNotFound:
-		e.Kind = registryapi.ErrNotFound
+		e.Kind = registrytypes.ErrNotFound
 	case resp.StatusCode == http.StatusTooManyRequests:
 		e.Hint = "Docker Hub's API rate limit was still exceeded after waiting; run again later or with less parallelism"
 	case write && (resp.StatusCode == http.StatusConflict || resp.StatusCode == http.StatusLocked ||

@@ -20,7 +20,7 @@ import (
 	"github.com/docker-werf/docker-werf/internal/cleanup/cleanuptest"
 	"github.com/docker-werf/docker-werf/internal/policy"
 	"github.com/docker-werf/docker-werf/internal/registry"
-	"github.com/docker-werf/docker-werf/internal/registryapi"
+	"github.com/docker-werf/docker-werf/internal/registrytypes"
 	"github.com/docker-werf/docker-werf/internal/retry"
 )
 
@@ -168,7 +168,7 @@ func TestBadLoginNamesTheCredentials(t *testing.T) {
 	f := newHubFake(t)
 	c := newClient(t, f, Credentials{Username: fakeUser, Password: "wrong-password-123"})
 	_, err := c.Tags(context.Background())
-	assert.Check(t, errors.Is(err, registryapi.ErrUnauthorized))
+	assert.Check(t, errors.Is(err, registrytypes.ErrUnauthorized))
 	assert.ErrorContains(t, err, "--repo-docker-hub-username (WERF_REPO_DOCKER_HUB_USERNAME)")
 	assert.ErrorContains(t, err, "--repo-docker-hub-password (WERF_REPO_DOCKER_HUB_PASSWORD)")
 	assert.Check(t, !strings.Contains(err.Error(), "wrong-password-123"))
@@ -271,7 +271,7 @@ func TestPageVanishingMidListingIsAnError(t *testing.T) {
 		return false
 	}
 	_, err := c.Tags(context.Background())
-	assert.Check(t, errors.Is(err, registryapi.ErrNotFound))
+	assert.Check(t, errors.Is(err, registrytypes.ErrNotFound))
 	assert.ErrorContains(t, err, "vanished")
 }
 
@@ -283,7 +283,7 @@ func TestUnknownRepository(t *testing.T) {
 	}
 	c := newClient(t, f, Credentials{Token: fakeToken})
 	_, err := c.Tags(context.Background())
-	assert.Check(t, errors.Is(err, registryapi.ErrNotFound))
+	assert.Check(t, errors.Is(err, registrytypes.ErrNotFound))
 	assert.ErrorContains(t, err, "listing tags of docker.io/team/app")
 	assert.ErrorContains(t, err, "does not exist, or the credentials cannot see it")
 }
@@ -357,7 +357,7 @@ func TestResolveUsesTheListingOnce(t *testing.T) {
 
 	// A missing tag.
 	_, err = c.Resolve(ctx, "nope")
-	assert.Check(t, errors.Is(err, registryapi.ErrNotFound))
+	assert.Check(t, errors.Is(err, registrytypes.ErrNotFound))
 }
 
 func TestResolveListingExpires(t *testing.T) {
@@ -382,7 +382,7 @@ func TestInspectTimesAndPlatforms(t *testing.T) {
 	f.mu.Lock()
 	f.tags["b"].updated = f.tags["a"].updated.Add(-time.Hour) // b came first
 	m := f.tags["multi"]
-	m.mediaType = registryapi.MediaTypeOCIIndex
+	m.mediaType = registrytypes.MediaTypeOCIIndex
 	m.images = []map[string]any{fakeImage(digestOf("amd"), "amd64", nil), fakeImage(digestOf("arm"), "arm", &v7)}
 	f.mu.Unlock()
 	c := newClient(t, f, Credentials{Token: fakeToken})
@@ -406,14 +406,14 @@ func TestInspectTimesAndPlatforms(t *testing.T) {
 // fakeAPI stands in for the registry API client.
 type fakeAPI struct{ resolved, inspected atomic.Int32 }
 
-func (a *fakeAPI) Resolve(_ context.Context, tag string) (registryapi.Descriptor, error) {
+func (a *fakeAPI) Resolve(_ context.Context, tag string) (registrytypes.Descriptor, error) {
 	a.resolved.Add(1)
-	return registryapi.Descriptor{Digest: digestOf("index-" + tag), MediaType: registryapi.MediaTypeOCIIndex}, nil
+	return registrytypes.Descriptor{Digest: digestOf("index-" + tag), MediaType: registrytypes.MediaTypeOCIIndex}, nil
 }
 
-func (a *fakeAPI) Inspect(_ context.Context, d registryapi.Descriptor) (registryapi.Image, error) {
+func (a *fakeAPI) Inspect(_ context.Context, d registrytypes.Descriptor) (registrytypes.Image, error) {
 	a.inspected.Add(1)
-	return registryapi.Image{Descriptor: d, Revision: "abc123", Created: time.Unix(1, 0)}, nil
+	return registrytypes.Image{Descriptor: d, Revision: "abc123", Created: time.Unix(1, 0)}, nil
 }
 
 func TestRegistryAPIFillsWhatHubLacks(t *testing.T) {
@@ -480,7 +480,7 @@ func TestUntag(t *testing.T) {
 		f.seed(map[string]string{"a": "one"})
 		c := newClient(t, f, Credentials{Token: fakeToken})
 		err := c.Untag(ctx, "a", digestOf("other"))
-		assert.Check(t, errors.Is(err, registryapi.ErrTagMoved))
+		assert.Check(t, errors.Is(err, registrytypes.ErrTagMoved))
 		assert.Check(t, is.Len(f.recordedWrites(), 0))
 		assert.Check(t, is.DeepEqual(f.liveTags(), []string{"a"}))
 	})
@@ -488,7 +488,7 @@ func TestUntag(t *testing.T) {
 		f := newHubFake(t)
 		c := newClient(t, f, Credentials{Token: fakeToken})
 		err := c.Untag(ctx, "a", digestOf("one"))
-		assert.Check(t, errors.Is(err, registryapi.ErrNotFound))
+		assert.Check(t, errors.Is(err, registrytypes.ErrNotFound))
 		assert.Check(t, is.Len(f.recordedWrites(), 0))
 	})
 	t.Run("gone between check and delete", func(t *testing.T) {
@@ -502,7 +502,7 @@ func TestUntag(t *testing.T) {
 		}
 		c := newClient(t, f, Credentials{Token: fakeToken})
 		err := c.Untag(ctx, "a", digestOf("one"))
-		assert.Check(t, errors.Is(err, registryapi.ErrNotFound))
+		assert.Check(t, errors.Is(err, registrytypes.ErrNotFound))
 	})
 	t.Run("immutable", func(t *testing.T) {
 		f := newHubFake(t)
@@ -519,7 +519,7 @@ func TestUntag(t *testing.T) {
 		f.seed(map[string]string{"a": "one"})
 		c := newClient(t, f, Credentials{Username: fakeUser, Password: readOnlyPAT})
 		err := c.Untag(ctx, "a", digestOf("one"))
-		assert.Check(t, errors.Is(err, registryapi.ErrUnauthorized))
+		assert.Check(t, errors.Is(err, registrytypes.ErrUnauthorized))
 		assert.ErrorContains(t, err, "untag a of docker.io/team/app")
 		assert.ErrorContains(t, err, "Read, Write, Delete")
 		assert.ErrorContains(t, err, "--repo-docker-hub-password (WERF_REPO_DOCKER_HUB_PASSWORD)")
@@ -562,7 +562,7 @@ func TestDeleteManifestDeletesEveryTagOnTheDigest(t *testing.T) {
 		"DELETE /v2/repositories/team/app/tags/a/", "DELETE /v2/repositories/team/app/tags/b/"}))
 
 	err := c.DeleteManifest(ctx, digestOf("one"))
-	assert.Check(t, errors.Is(err, registryapi.ErrNotFound))
+	assert.Check(t, errors.Is(err, registrytypes.ErrNotFound))
 }
 
 func TestPlanWithManifestDeletes(t *testing.T) {

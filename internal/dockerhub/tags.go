@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/docker-werf/docker-werf/internal/apiclient"
-	"github.com/docker-werf/docker-werf/internal/registryapi"
+	"github.com/docker-werf/docker-werf/internal/registrytypes"
 )
 
 // hubTag is a tag as the Hub API describes it (fields cleanup does not use
@@ -42,14 +42,14 @@ type tagPage struct {
 }
 
 func checkTag(tag string) error {
-	if !registryapi.ValidTag(tag) {
+	if !registrytypes.ValidTag(tag) {
 		return fmt.Errorf("dockerhub: invalid tag %q", tag)
 	}
 	return nil
 }
 
 func checkDigest(d string) error {
-	if !registryapi.ValidSHA256(d) {
+	if !registrytypes.ValidSHA256(d) {
 		return fmt.Errorf("dockerhub: invalid digest %q", d)
 	}
 	return nil
@@ -241,7 +241,7 @@ func (c *Client) getTag(ctx context.Context, op, tag string, write bool) (hubTag
 	var t hubTag
 	err := c.getJSON(ctx, op, c.endpoint(c.namespacesPath("/tags/"+url.PathEscape(tag))), write, &t)
 	if err != nil {
-		if errors.Is(err, registryapi.ErrNotFound) {
+		if errors.Is(err, registrytypes.ErrNotFound) {
 			c.forget(tag)
 		}
 		return hubTag{}, err
@@ -255,39 +255,39 @@ func (c *Client) getTag(ctx context.Context, op, tag string, write bool) (hubTag
 
 // Resolve returns the descriptor a tag points to. Right after a listing it
 // answers from the listing; otherwise it asks the Hub API. A missing tag
-// gives an error wrapping registryapi.ErrNotFound.
-func (c *Client) Resolve(ctx context.Context, tag string) (registryapi.Descriptor, error) {
+// gives an error wrapping registrytypes.ErrNotFound.
+func (c *Client) Resolve(ctx context.Context, tag string) (registrytypes.Descriptor, error) {
 	if err := checkTag(tag); err != nil {
-		return registryapi.Descriptor{}, err
+		return registrytypes.Descriptor{}, err
 	}
 	op := "resolving tag " + tag + " of"
 	t, ok := c.takeListed(tag)
 	if !ok {
 		var err error
 		if t, err = c.getTag(ctx, op, tag, false); err != nil {
-			return registryapi.Descriptor{}, err
+			return registrytypes.Descriptor{}, err
 		}
 	}
 	return c.descriptor(ctx, op, t)
 }
 
-func (c *Client) descriptor(ctx context.Context, op string, t hubTag) (registryapi.Descriptor, error) {
-	d := registryapi.Descriptor{Digest: t.digest(), MediaType: t.MediaType}
+func (c *Client) descriptor(ctx context.Context, op string, t hubTag) (registrytypes.Descriptor, error) {
+	d := registrytypes.Descriptor{Digest: t.digest(), MediaType: t.MediaType}
 	if d.Digest == "" {
 		if c.api == nil {
-			return registryapi.Descriptor{}, fmt.Errorf("dockerhub: %s %s: the Hub API gives no digest for the tag "+
+			return registrytypes.Descriptor{}, fmt.Errorf("dockerhub: %s %s: the Hub API gives no digest for the tag "+
 				"(and no registry API client is set to ask the registry)", op, c.name)
 		}
 		rd, err := c.api.Resolve(ctx, t.Name)
 		if err != nil {
-			return registryapi.Descriptor{}, fmt.Errorf("dockerhub: %s %s: the Hub API gives no digest; asking the registry: %w", op, c.name, err)
+			return registrytypes.Descriptor{}, fmt.Errorf("dockerhub: %s %s: the Hub API gives no digest; asking the registry: %w", op, c.name, err)
 		}
 		d = rd
 		t.Digest = rd.Digest
 		c.rememberOne(t)
 	}
 	if err := checkDigest(d.Digest); err != nil {
-		return registryapi.Descriptor{}, fmt.Errorf("dockerhub: %s %s: %w", op, c.name, err)
+		return registrytypes.Descriptor{}, fmt.Errorf("dockerhub: %s %s: %w", op, c.name, err)
 	}
 	return d, nil
 }
@@ -298,16 +298,16 @@ func (c *Client) descriptor(ctx context.Context, op string, t hubTag) (registrya
 // (WithRegistryAPI) the rest comes from the manifest and image config;
 // without one, IsIndex and Children come from the Hub API's media type and
 // per-platform images, and Revision stays empty.
-func (c *Client) Inspect(ctx context.Context, d registryapi.Descriptor) (registryapi.Image, error) {
+func (c *Client) Inspect(ctx context.Context, d registrytypes.Descriptor) (registrytypes.Image, error) {
 	if err := checkDigest(d.Digest); err != nil {
-		return registryapi.Image{}, err
+		return registrytypes.Image{}, err
 	}
 	info, created := c.digestInfo(d.Digest)
-	var img registryapi.Image
+	var img registrytypes.Image
 	if c.api != nil {
 		var err error
 		if img, err = c.api.Inspect(ctx, d); err != nil {
-			return registryapi.Image{}, fmt.Errorf("dockerhub: inspecting %s in %s: %w", d.Digest, c.name, err)
+			return registrytypes.Image{}, fmt.Errorf("dockerhub: inspecting %s in %s: %w", d.Digest, c.name, err)
 		}
 	} else {
 		img.Descriptor = d
@@ -324,7 +324,7 @@ func (c *Client) Inspect(ctx context.Context, d registryapi.Descriptor) (registr
 				if im.Variant != nil && *im.Variant != "" {
 					p += "/" + *im.Variant
 				}
-				img.Children = append(img.Children, registryapi.Descriptor{Digest: im.Digest, Platform: p})
+				img.Children = append(img.Children, registrytypes.Descriptor{Digest: im.Digest, Platform: p})
 			}
 		}
 	}
@@ -338,7 +338,7 @@ func (c *Client) Inspect(ctx context.Context, d registryapi.Descriptor) (registr
 }
 
 func isIndexType(mt string) bool {
-	return mt == registryapi.MediaTypeOCIIndex || mt == registryapi.MediaTypeDockerList
+	return mt == registrytypes.MediaTypeOCIIndex || mt == registrytypes.MediaTypeDockerList
 }
 
 // digestInfo returns what the Hub API said of a digest and the earliest
@@ -361,7 +361,7 @@ func (c *Client) digestInfo(dig string) (digestInfo, time.Time) {
 
 // Untag removes exactly one tag, and only if it still points to expect: it
 // fetches the tag (a tag pointing elsewhere gives an error wrapping
-// registryapi.ErrTagMoved, a missing one registryapi.ErrNotFound), then
+// registrytypes.ErrTagMoved, a missing one registrytypes.ErrNotFound), then
 // DELETEs it through the Hub tag API. The manifest and its other tags stay.
 // The Hub API has no conditional delete: a push to the tag between the two
 // requests is lost. An immutable tag gives ErrTagImmutable.
@@ -382,7 +382,7 @@ func (c *Client) Untag(ctx context.Context, tag, expect string) error {
 		return err
 	}
 	if d.Digest != expect {
-		return fmt.Errorf("dockerhub: %s %s: %w: it points to %s now, not %s", op, c.name, registryapi.ErrTagMoved, d.Digest, expect)
+		return fmt.Errorf("dockerhub: %s %s: %w: it points to %s now, not %s", op, c.name, registrytypes.ErrTagMoved, d.Digest, expect)
 	}
 	return c.deleteTag(ctx, op, tag)
 }
@@ -412,7 +412,7 @@ func (c *Client) deleteTag(ctx context.Context, op, tag string) error {
 // delete does on other registries (Docker Hub's registry API refuses to
 // delete tagged manifests): it lists the tags afresh and deletes each one on
 // the digest through the Hub tag API. No tag on the digest gives an error
-// wrapping registryapi.ErrNotFound. A tag pushed onto the digest during the
+// wrapping registrytypes.ErrNotFound. A tag pushed onto the digest during the
 // run goes too: use it only when every tag on the digest is to go.
 func (c *Client) DeleteManifest(ctx context.Context, digest string) error {
 	if err := checkDigest(digest); err != nil {
@@ -430,12 +430,12 @@ func (c *Client) DeleteManifest(ctx context.Context, digest string) error {
 		}
 	}
 	if len(on) == 0 {
-		return fmt.Errorf("dockerhub: %s %s: %w: no tag points to it", op, c.name, registryapi.ErrNotFound)
+		return fmt.Errorf("dockerhub: %s %s: %w: no tag points to it", op, c.name, registrytypes.ErrNotFound)
 	}
 	var errs []error
 	for _, tag := range on {
 		err := c.deleteTag(ctx, op+" (tag "+tag+")", tag)
-		if err != nil && !errors.Is(err, registryapi.ErrNotFound) {
+		if err != nil && !errors.Is(err, registrytypes.ErrNotFound) {
 			errs = append(errs, err)
 		}
 	}

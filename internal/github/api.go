@@ -14,7 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/docker-werf/docker-werf/internal/apiclient"
-	"github.com/docker-werf/docker-werf/internal/registryapi"
+	"github.com/docker-werf/docker-werf/internal/registrytypes"
 )
 
 // ErrRateLimited is wrapped by errors of requests GitHub still rate limited
@@ -22,7 +22,7 @@ import (
 var ErrRateLimited = errors.New("GitHub API rate limit exceeded")
 
 // Error is an unexpected answer of the GitHub API. It never contains the
-// token; it unwraps to registryapi.ErrNotFound, registryapi.ErrUnauthorized
+// token; it unwraps to registrytypes.ErrNotFound, registrytypes.ErrUnauthorized
 // or ErrRateLimited where the answer was one of those.
 type Error = apiclient.Error
 
@@ -81,12 +81,12 @@ func (c *Client) responseError(op string, write bool, resp *http.Response) *Erro
 	case rateLimited(resp) || (resp.StatusCode == http.StatusForbidden && strings.Contains(strings.ToLower(e.Message), "rate limit")):
 		e.Kind, e.Hint = ErrRateLimited, rateLimitHint(resp.Header)
 	case resp.StatusCode == http.StatusUnauthorized:
-		e.Kind = registryapi.ErrUnauthorized
+		e.Kind = registrytypes.ErrUnauthorized
 		e.Hint = "GitHub refused the token in " + tokenCredential() + ": it is invalid, expired or revoked"
 	case resp.StatusCode == http.StatusForbidden:
-		e.Kind, e.Hint = registryapi.ErrUnauthorized, permissionHint(write, resp.Header)
+		e.Kind, e.Hint = registrytypes.ErrUnauthorized, permissionHint(write, resp.Header)
 	case resp.StatusCode == http.StatusNotFound:
-		e.Kind = registryapi.ErrNotFound
+		e.Kind = registrytypes.ErrNotFound
 	case resp.StatusCode == http.StatusBadRequest && strings.Contains(strings.ToLower(e.Message), "last tagged version"):
 		e.Hint = "GitHub keeps the last tagged version of a package; only deleting the whole package removes it, " +
 			"which cleanup does not do"

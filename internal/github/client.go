@@ -35,9 +35,8 @@ import (
 	"sync"
 
 	"github.com/docker-werf/docker-werf/internal/apiclient"
-	"github.com/docker-werf/docker-werf/internal/cleanup"
 	"github.com/docker-werf/docker-werf/internal/registry"
-	"github.com/docker-werf/docker-werf/internal/registryapi"
+	"github.com/docker-werf/docker-werf/internal/registrytypes"
 	buildversion "github.com/docker-werf/docker-werf/internal/version"
 )
 
@@ -58,7 +57,7 @@ const (
 // ErrCannotUntag is wrapped by Untag: GitHub Packages cannot remove one tag
 // of a package version.
 var ErrCannotUntag = fmt.Errorf("GitHub Packages cannot remove a single tag: a package version "+
-	"(one manifest) is deleted with all its tags: %w", cleanup.ErrProtected)
+	"(one manifest) is deleted with all its tags: %w", registrytypes.ErrProtected)
 
 // Credentials are GitHub's native credentials.
 type Credentials struct {
@@ -89,7 +88,7 @@ const (
 // subjects and revision labels, in Inspect. *registryapi.Client implements
 // it.
 type RegistryAPI interface {
-	Inspect(ctx context.Context, d registryapi.Descriptor) (registryapi.Image, error)
+	Inspect(ctx context.Context, d registrytypes.Descriptor) (registrytypes.Image, error)
 }
 
 // Option configures a Client.

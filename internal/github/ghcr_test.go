@@ -17,7 +17,7 @@ import (
 	"github.com/docker-werf/docker-werf/internal/cleanup"
 	"github.com/docker-werf/docker-werf/internal/policy"
 	"github.com/docker-werf/docker-werf/internal/registry"
-	"github.com/docker-werf/docker-werf/internal/registryapi"
+	"github.com/docker-werf/docker-werf/internal/registrytypes"
 	"github.com/docker-werf/docker-werf/internal/retry"
 )
 
@@ -108,7 +108,7 @@ func TestUnknownOwnerAndPackage(t *testing.T) {
 	c, err := New(repo, Credentials{Token: f.token}, WithBaseURL(f.srv.URL), WithTransport(f.clk.transport()))
 	assert.NilError(t, err)
 	_, err = c.Tags(ctx)
-	assert.Check(t, errors.Is(err, registryapi.ErrNotFound))
+	assert.Check(t, errors.Is(err, registrytypes.ErrNotFound))
 	assert.Check(t, is.ErrorContains(err, `GitHub has no user or organisation named "nobody"`))
 
 	repo.Path = "acme/other"
@@ -119,7 +119,7 @@ func TestUnknownOwnerAndPackage(t *testing.T) {
 	f.pkg = "other"
 	f.versions = nil
 	_, err = c.Tags(ctx)
-	assert.Check(t, errors.Is(err, registryapi.ErrNotFound))
+	assert.Check(t, errors.Is(err, registrytypes.ErrNotFound))
 	assert.Check(t, is.ErrorContains(err, "does not exist, or the token cannot see it"))
 }
 
@@ -232,15 +232,15 @@ func TestResolveAndInspect(t *testing.T) {
 	assert.NilError(t, err)
 	assert.Check(t, is.Equal(got.Digest, d))
 	_, err = c.Resolve(ctx, "missing")
-	assert.Check(t, errors.Is(err, registryapi.ErrNotFound))
+	assert.Check(t, errors.Is(err, registrytypes.ErrNotFound))
 
 	img, err := c.Inspect(ctx, got)
 	assert.NilError(t, err)
 	assert.Check(t, img.Created.Equal(created))
 
 	// With the registry API: its answer, with the API's created time.
-	child := registryapi.Descriptor{Digest: digestOf("child")}
-	fake := fakeRegistryAPI{d: {IsIndex: true, Children: []registryapi.Descriptor{child}, Revision: "abc",
+	child := registrytypes.Descriptor{Digest: digestOf("child")}
+	fake := fakeRegistryAPI{d: {IsIndex: true, Children: []registrytypes.Descriptor{child}, Revision: "abc",
 		Created: created.Add(-time.Hour)}}
 	c = f.client(f.token, WithRegistryAPI(fake))
 	img, err = c.Inspect(ctx, got)
@@ -249,17 +249,17 @@ func TestResolveAndInspect(t *testing.T) {
 	assert.Check(t, is.Equal(img.Revision, "abc"))
 	assert.Check(t, img.Created.Equal(created))
 
-	_, err = c.Inspect(ctx, registryapi.Descriptor{Digest: digestOf("gone")})
-	assert.Check(t, errors.Is(err, registryapi.ErrNotFound))
+	_, err = c.Inspect(ctx, registrytypes.Descriptor{Digest: digestOf("gone")})
+	assert.Check(t, errors.Is(err, registrytypes.ErrNotFound))
 }
 
 // fakeRegistryAPI answers Inspect from a map.
-type fakeRegistryAPI map[string]registryapi.Image
+type fakeRegistryAPI map[string]registrytypes.Image
 
-func (f fakeRegistryAPI) Inspect(_ context.Context, d registryapi.Descriptor) (registryapi.Image, error) {
+func (f fakeRegistryAPI) Inspect(_ context.Context, d registrytypes.Descriptor) (registrytypes.Image, error) {
 	img, ok := f[d.Digest]
 	if !ok {
-		return registryapi.Image{}, registryapi.ErrNotFound
+		return registrytypes.Image{}, registrytypes.ErrNotFound
 	}
 	img.Descriptor = d
 	return img, nil
@@ -284,9 +284,9 @@ func TestDeleteManifest(t *testing.T) {
 		assert.Check(t, is.DeepEqual(f.tagList(), []string{"keep"}))
 		assert.Check(t, is.DeepEqual(f.writeLog(), []string{"DELETE /orgs/acme/packages/container/tools%2Fapp/versions/1002"}))
 		_, err := c.Resolve(ctx, "a")
-		assert.Check(t, errors.Is(err, registryapi.ErrNotFound), "the client forgets a deleted version")
+		assert.Check(t, errors.Is(err, registrytypes.ErrNotFound), "the client forgets a deleted version")
 		err = c.DeleteManifest(ctx, d)
-		assert.Check(t, errors.Is(err, registryapi.ErrNotFound))
+		assert.Check(t, errors.Is(err, registrytypes.ErrNotFound))
 	})
 	t.Run("a tag added after the listing keeps the version", func(t *testing.T) {
 		f := newFakeGitHub(t, "acme", true, "app")
@@ -299,7 +299,7 @@ func TestDeleteManifest(t *testing.T) {
 		_, err = c.Tags(ctx) // a second listing sees it: still not in the baseline
 		assert.NilError(t, err)
 		err = c.DeleteManifest(ctx, d)
-		assert.Check(t, errors.Is(err, registryapi.ErrTagMoved))
+		assert.Check(t, errors.Is(err, registrytypes.ErrTagMoved))
 		assert.Check(t, is.ErrorContains(err, "new"))
 		assert.Check(t, is.Len(f.writeLog(), 0))
 	})
@@ -323,7 +323,7 @@ func TestDeleteManifest(t *testing.T) {
 		assert.NilError(t, err)
 		f.versions = f.versions[:1]
 		err = c.DeleteManifest(ctx, d)
-		assert.Check(t, errors.Is(err, registryapi.ErrNotFound))
+		assert.Check(t, errors.Is(err, registrytypes.ErrNotFound))
 		assert.Check(t, is.Len(f.writeLog(), 0))
 	})
 	t.Run("the last tagged version", func(t *testing.T) {
@@ -359,7 +359,7 @@ func TestPermissionErrors(t *testing.T) {
 			d := f.add("one", time.Now(), "old")
 			f.canDelete, f.scopes = false, tc.scopes
 			err := f.client(f.token).DeleteManifest(ctx, d)
-			assert.Check(t, errors.Is(err, registryapi.ErrUnauthorized))
+			assert.Check(t, errors.Is(err, registrytypes.ErrUnauthorized))
 			for _, w := range tc.want {
 				assert.Check(t, is.ErrorContains(err, w))
 			}
@@ -375,7 +375,7 @@ func TestReadPermission(t *testing.T) {
 	scopes := ""
 	f.scopes = &scopes
 	_, err := f.client(f.token).Tags(ctx)
-	assert.Check(t, errors.Is(err, registryapi.ErrUnauthorized))
+	assert.Check(t, errors.Is(err, registrytypes.ErrUnauthorized))
 	for _, w := range []string{"You need at least read:packages scope", "listing package versions needs the read:packages scope",
 		"--repo-github-token (WERF_REPO_GITHUB_TOKEN)", "the token's scopes are: none"} {
 		assert.Check(t, is.ErrorContains(err, w))
@@ -434,7 +434,7 @@ func TestRateLimits(t *testing.T) {
 		f.limitNext = "secondary-bare"
 		_, err := f.client(f.token).Tags(ctx)
 		assert.Check(t, errors.Is(err, ErrRateLimited))
-		assert.Check(t, !errors.Is(err, registryapi.ErrUnauthorized))
+		assert.Check(t, !errors.Is(err, registrytypes.ErrUnauthorized))
 		assert.Check(t, is.ErrorContains(err, "wait at least a minute"))
 	})
 	t.Run("retries run out", func(t *testing.T) {
@@ -445,7 +445,7 @@ func TestRateLimits(t *testing.T) {
 		_, err := c.Tags(ctx)
 		assert.Check(t, errors.Is(err, ErrRateLimited))
 		assert.Check(t, is.ErrorContains(err, "the quota resets at"))
-		assert.Check(t, !errors.Is(err, registryapi.ErrUnauthorized), "a rate limit is no permission problem")
+		assert.Check(t, !errors.Is(err, registrytypes.ErrUnauthorized), "a rate limit is no permission problem")
 	})
 }
 
@@ -500,8 +500,8 @@ func TestCleanupFixtures(t *testing.T) {
 	stale := f.add("stale", old, "stale-1", "stale-2")
 	shared := f.add("shared", old, "keep-me", "drop-me")
 	reg := fakeRegistryAPI{
-		index:  {IsIndex: true, Children: []registryapi.Descriptor{{Digest: child1}, {Digest: child2}}},
-		sig:    {Subject: &registryapi.Descriptor{Digest: index}},
+		index:  {IsIndex: true, Children: []registrytypes.Descriptor{{Digest: child1}, {Digest: child2}}},
+		sig:    {Subject: &registrytypes.Descriptor{Digest: index}},
 		stale:  {},
 		shared: {},
 	}

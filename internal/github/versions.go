@@ -14,7 +14,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/docker-werf/docker-werf/internal/apiclient"
-	"github.com/docker-werf/docker-werf/internal/registryapi"
+	"github.com/docker-werf/docker-werf/internal/registrytypes"
 )
 
 // version is a package version as the API lists it.
@@ -231,33 +231,33 @@ func (c *Client) Tags(ctx context.Context) ([]string, error) {
 
 // Resolve returns the digest of the version carrying tag, from the last
 // listing (Tags lists again). A tag not on any version gives an error
-// wrapping registryapi.ErrNotFound.
-func (c *Client) Resolve(ctx context.Context, tag string) (registryapi.Descriptor, error) {
+// wrapping registrytypes.ErrNotFound.
+func (c *Client) Resolve(ctx context.Context, tag string) (registrytypes.Descriptor, error) {
 	s, err := c.current(ctx)
 	if err != nil {
-		return registryapi.Descriptor{}, err
+		return registrytypes.Descriptor{}, err
 	}
 	v := s.byTag[tag]
 	if v == nil {
-		return registryapi.Descriptor{}, fmt.Errorf("github: resolve tag %s of %s: %w", tag, c.name, registryapi.ErrNotFound)
+		return registrytypes.Descriptor{}, fmt.Errorf("github: resolve tag %s of %s: %w", tag, c.name, registrytypes.ErrNotFound)
 	}
-	return registryapi.Descriptor{Digest: v.Name}, nil
+	return registrytypes.Descriptor{Digest: v.Name}, nil
 }
 
 // Inspect returns what is known of the manifest d points to: from the
 // Docker Registry API client (WithRegistryAPI) if there is one, with
 // Created set to the version's created_at.
-func (c *Client) Inspect(ctx context.Context, d registryapi.Descriptor) (registryapi.Image, error) {
-	img := registryapi.Image{Descriptor: d}
+func (c *Client) Inspect(ctx context.Context, d registrytypes.Descriptor) (registrytypes.Image, error) {
+	img := registrytypes.Image{Descriptor: d}
 	if c.regAPI != nil {
 		var err error
 		if img, err = c.regAPI.Inspect(ctx, d); err != nil {
-			return registryapi.Image{}, fmt.Errorf("github: inspect %s in %s: %w", d.Digest, c.name, err)
+			return registrytypes.Image{}, fmt.Errorf("github: inspect %s in %s: %w", d.Digest, c.name, err)
 		}
 	}
 	s, err := c.current(ctx)
 	if err != nil {
-		return registryapi.Image{}, err
+		return registrytypes.Image{}, err
 	}
 	if v := s.byDigest[d.Digest]; v != nil && !v.created().IsZero() {
 		img.Created = v.created()
@@ -273,9 +273,9 @@ func (c *Client) Untag(_ context.Context, tag, _ string) error {
 
 // DeleteManifest deletes the package version whose name is digest, with
 // every tag on it. Right before, it reads the version again and refuses,
-// with an error wrapping registryapi.ErrTagMoved, if the version carries a
+// with an error wrapping registrytypes.ErrTagMoved, if the version carries a
 // tag it did not carry when this Client first listed it (a push during the
-// run). A version that is gone gives registryapi.ErrNotFound.
+// run). A version that is gone gives registrytypes.ErrNotFound.
 func (c *Client) DeleteManifest(ctx context.Context, digest string) error {
 	op := "delete version " + digest + " of"
 	if _, err := v1.NewHash(digest); err != nil {
@@ -291,7 +291,7 @@ func (c *Client) DeleteManifest(ctx context.Context, digest string) error {
 			return err
 		}
 		if v = s.byDigest[digest]; v == nil {
-			return fmt.Errorf("github: %s %s: no such version: %w", op, c.name, registryapi.ErrNotFound)
+			return fmt.Errorf("github: %s %s: no such version: %w", op, c.name, registrytypes.ErrNotFound)
 		}
 	}
 	prefix, err := c.packagePath(ctx)
@@ -310,7 +310,7 @@ func (c *Client) DeleteManifest(ctx context.Context, digest string) error {
 		return err
 	}
 	if cur.Name != digest {
-		return fmt.Errorf("github: %s %s: version %d is %s, not %s: %w", op, c.name, v.ID, cur.Name, digest, registryapi.ErrNotFound)
+		return fmt.Errorf("github: %s %s: version %d is %s, not %s: %w", op, c.name, v.ID, cur.Name, digest, registrytypes.ErrNotFound)
 	}
 	c.snapMu.Lock()
 	known := c.baseline[digest]
@@ -323,7 +323,7 @@ func (c *Client) DeleteManifest(ctx context.Context, digest string) error {
 	}
 	if len(added) > 0 {
 		return fmt.Errorf("github: %s %s: %w: the version got the tag(s) %s after the inventory, so it is kept",
-			op, c.name, registryapi.ErrTagMoved, strings.Join(added, ", "))
+			op, c.name, registrytypes.ErrTagMoved, strings.Join(added, ", "))
 	}
 	resp, err := c.do(ctx, http.MethodDelete, c.endpoint(versionPath, nil))
 	if err != nil {

@@ -14,11 +14,11 @@ import (
 	"unicode/utf8"
 
 	"github.com/docker-werf/docker-werf/internal/apiclient"
-	"github.com/docker-werf/docker-werf/internal/registryapi"
+	"github.com/docker-werf/docker-werf/internal/registrytypes"
 )
 
 // Error is an unexpected answer of the GitLab API. It never contains the
-// token; it unwraps to registryapi.ErrNotFound or registryapi.ErrUnauthorized
+// token; it unwraps to registrytypes.ErrNotFound or registrytypes.ErrUnauthorized
 // where the answer was one of those.
 type Error = apiclient.Error
 
@@ -176,18 +176,18 @@ func (c *Client) responseError(op string, write bool, resp *http.Response) *Erro
 	case resp.StatusCode == http.StatusTooManyRequests:
 		e.Kind, e.Hint = ErrRateLimited, rateLimitHint(resp.Header)
 	case resp.StatusCode == http.StatusUnauthorized:
-		e.Kind, e.Hint = registryapi.ErrUnauthorized, c.refusedHint()
+		e.Kind, e.Hint = registrytypes.ErrUnauthorized, c.refusedHint()
 	case resp.StatusCode == http.StatusForbidden && ae.Error == codeInsufficientScope:
 		e.Codes = []string{codeInsufficientScope}
-		e.Kind, e.Hint = registryapi.ErrUnauthorized, c.scopeHint(write, ae.Scope)
+		e.Kind, e.Hint = registrytypes.ErrUnauthorized, c.scopeHint(write, ae.Scope)
 	case resp.StatusCode == http.StatusForbidden && write && (strings.Contains(lower, "protected") || strings.Contains(lower, "immutable")):
 		e.Kind = ErrProtectedTag
 		e.Hint = "the tag matches a protection rule of the project (Settings > Packages and registries > " +
 			"Protected container tags) that this token's role may not override; it is left alone"
 	case resp.StatusCode == http.StatusForbidden:
-		e.Kind, e.Hint = registryapi.ErrUnauthorized, c.roleHint(write)
+		e.Kind, e.Hint = registrytypes.ErrUnauthorized, c.roleHint(write)
 	case resp.StatusCode == http.StatusNotFound:
-		e.Kind = registryapi.ErrNotFound
+		e.Kind = registrytypes.ErrNotFound
 	}
 	return e
 }

@@ -40,9 +40,8 @@ import (
 	"time"
 
 	"github.com/docker-werf/docker-werf/internal/apiclient"
-	"github.com/docker-werf/docker-werf/internal/cleanup"
 	"github.com/docker-werf/docker-werf/internal/registry"
-	"github.com/docker-werf/docker-werf/internal/registryapi"
+	"github.com/docker-werf/docker-werf/internal/registrytypes"
 	buildversion "github.com/docker-werf/docker-werf/internal/version"
 )
 
@@ -63,7 +62,7 @@ const (
 var (
 	// ErrProtectedTag: GitLab refused to delete a protected (or immutable)
 	// tag. The tag was left alone.
-	ErrProtectedTag = fmt.Errorf("the tag is protected: %w", cleanup.ErrProtected)
+	ErrProtectedTag = fmt.Errorf("the tag is protected: %w", registrytypes.ErrProtected)
 	// ErrRateLimited: GitLab still answered 429 when the retrying
 	// transport gave up.
 	ErrRateLimited = errors.New("GitLab API rate limit exceeded")
@@ -87,7 +86,7 @@ type Credentials struct {
 // subjects and revision labels, in Inspect. *registryapi.Client implements
 // it.
 type RegistryAPI interface {
-	Inspect(ctx context.Context, d registryapi.Descriptor) (registryapi.Image, error)
+	Inspect(ctx context.Context, d registrytypes.Descriptor) (registrytypes.Image, error)
 }
 
 // Option configures a Client.

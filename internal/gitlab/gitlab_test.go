@@ -17,7 +17,7 @@ import (
 	"github.com/docker-werf/docker-werf/internal/cleanup"
 	"github.com/docker-werf/docker-werf/internal/policy"
 	"github.com/docker-werf/docker-werf/internal/registry"
-	"github.com/docker-werf/docker-werf/internal/registryapi"
+	"github.com/docker-werf/docker-werf/internal/registrytypes"
 	"github.com/docker-werf/docker-werf/internal/retry"
 )
 
@@ -161,7 +161,7 @@ func TestLocate(t *testing.T) {
 		f := newFakeGitLab(t)
 		f.addProject(7, "group/project", "")
 		_, err := f.client("group/project/app", Credentials{Token: f.token}).Tags(ctx)
-		assert.Check(t, errors.Is(err, registryapi.ErrNotFound))
+		assert.Check(t, errors.Is(err, registrytypes.ErrNotFound))
 		assert.Check(t, is.ErrorContains(err, "project group/project has no container repository group/project/app"))
 	})
 	t.Run("no such project", func(t *testing.T) {
@@ -169,7 +169,7 @@ func TestLocate(t *testing.T) {
 		f.addProject(7, "group/project", "")
 		f.jobProject = 7
 		_, err := f.client("nobody/app", Credentials{JobToken: f.jobToken}).Tags(ctx)
-		assert.Check(t, errors.Is(err, registryapi.ErrNotFound))
+		assert.Check(t, errors.Is(err, registrytypes.ErrNotFound))
 		assert.Check(t, is.ErrorContains(err, "tried nobody/app"))
 		assert.Check(t, is.ErrorContains(err, "CI_JOB_TOKEN reaches only the registry of the project"))
 	})
@@ -270,9 +270,9 @@ func TestResolveAndInspect(t *testing.T) {
 	assert.NilError(t, err)
 	assert.Check(t, is.Equal(got.Digest, d))
 	_, err = c.Resolve(ctx, "missing")
-	assert.Check(t, errors.Is(err, registryapi.ErrNotFound))
+	assert.Check(t, errors.Is(err, registrytypes.ErrNotFound))
 	_, err = c.Resolve(ctx, "broken")
-	assert.Check(t, errors.Is(err, registryapi.ErrNotFound))
+	assert.Check(t, errors.Is(err, registrytypes.ErrNotFound))
 	assert.Check(t, is.ErrorContains(err, "no manifest"))
 	_, err = c.Resolve(ctx, "a/../../x")
 	assert.Check(t, is.ErrorContains(err, "invalid tag"))
@@ -292,12 +292,12 @@ func TestResolveAndInspect(t *testing.T) {
 }
 
 // fakeRegistryAPI answers Inspect from a map.
-type fakeRegistryAPI map[string]registryapi.Image
+type fakeRegistryAPI map[string]registrytypes.Image
 
-func (f fakeRegistryAPI) Inspect(_ context.Context, d registryapi.Descriptor) (registryapi.Image, error) {
+func (f fakeRegistryAPI) Inspect(_ context.Context, d registrytypes.Descriptor) (registrytypes.Image, error) {
 	img, ok := f[d.Digest]
 	if !ok {
-		return registryapi.Image{}, registryapi.ErrNotFound
+		return registrytypes.Image{}, registrytypes.ErrNotFound
 	}
 	img.Descriptor = d
 	return img, nil
@@ -322,13 +322,13 @@ func TestUntag(t *testing.T) {
 	t.Run("moved", func(t *testing.T) {
 		f, _ := setup(t)
 		err := f.client("group/project", Credentials{Token: f.token}).Untag(ctx, "c", digestOf("one"))
-		assert.Check(t, errors.Is(err, registryapi.ErrTagMoved))
+		assert.Check(t, errors.Is(err, registrytypes.ErrTagMoved))
 		assert.Check(t, is.Len(f.writeLog(), 0))
 	})
 	t.Run("gone", func(t *testing.T) {
 		f, d := setup(t)
 		err := f.client("group/project", Credentials{Token: f.token}).Untag(ctx, "zzz", d)
-		assert.Check(t, errors.Is(err, registryapi.ErrNotFound))
+		assert.Check(t, errors.Is(err, registrytypes.ErrNotFound))
 		assert.Check(t, is.Len(f.writeLog(), 0))
 	})
 	t.Run("protected", func(t *testing.T) {
@@ -338,8 +338,8 @@ func TestUntag(t *testing.T) {
 		f.projects[0].rules = []string{"^release-", "^a$"}
 		err := f.client("group/project", Credentials{Token: f.token}).Untag(ctx, "a", d)
 		assert.Check(t, errors.Is(err, ErrProtectedTag))
-		assert.Check(t, errors.Is(err, cleanup.ErrProtected))
-		assert.Check(t, !errors.Is(err, registryapi.ErrUnauthorized))
+		assert.Check(t, errors.Is(err, registrytypes.ErrProtected))
+		assert.Check(t, !errors.Is(err, registrytypes.ErrUnauthorized))
 		assert.Check(t, is.ErrorContains(err, `matches the protection rule "^a$"`))
 		assert.Check(t, is.DeepEqual(f.tagList("group/project"), []string{"a", "b", "c"}))
 	})
@@ -348,19 +348,19 @@ func TestUntag(t *testing.T) {
 		f.projects[0].rules = []string{"^release-"}
 		f.roleTooLow = true
 		err := f.client("group/project", Credentials{Token: f.token}).Untag(ctx, "a", d)
-		assert.Check(t, errors.Is(err, registryapi.ErrUnauthorized))
-		assert.Check(t, !errors.Is(err, cleanup.ErrProtected))
+		assert.Check(t, errors.Is(err, registrytypes.ErrUnauthorized))
+		assert.Check(t, !errors.Is(err, registrytypes.ErrProtected))
 	})
 	t.Run("forbidden, rules unreadable", func(t *testing.T) {
 		f, d := setup(t)
 		f.projects[0].rules = []string{"^a$"}
 		err := f.client("group/project", Credentials{JobToken: f.jobToken}).Untag(ctx, "a", d)
-		assert.Check(t, errors.Is(err, registryapi.ErrUnauthorized), "a job token cannot read the rules: %v", err)
+		assert.Check(t, errors.Is(err, registrytypes.ErrUnauthorized), "a job token cannot read the rules: %v", err)
 	})
 	t.Run("read_api token", func(t *testing.T) {
 		f, d := setup(t)
 		err := f.client("group/project", Credentials{Token: f.readToken}).Untag(ctx, "a", d)
-		assert.Check(t, errors.Is(err, registryapi.ErrUnauthorized))
+		assert.Check(t, errors.Is(err, registrytypes.ErrUnauthorized))
 		assert.Check(t, is.ErrorContains(err, "--repo-gitlab-token (WERF_REPO_GITLAB_TOKEN) lacks the api scope"))
 		assert.Check(t, !strings.Contains(err.Error(), f.readToken))
 	})
@@ -368,7 +368,7 @@ func TestUntag(t *testing.T) {
 		f, d := setup(t)
 		f.jobCanDelete = false
 		err := f.client("group/project", Credentials{JobToken: f.jobToken}).Untag(ctx, "a", d)
-		assert.Check(t, errors.Is(err, registryapi.ErrUnauthorized))
+		assert.Check(t, errors.Is(err, registrytypes.ErrUnauthorized))
 		for _, w := range []string{"CI_JOB_TOKEN may not delete here", "Developer role",
 			"--repo-gitlab-token (WERF_REPO_GITLAB_TOKEN)", "api scope"} {
 			assert.Check(t, is.ErrorContains(err, w))
@@ -392,7 +392,7 @@ func TestDeleteManifest(t *testing.T) {
 	assert.NilError(t, c.DeleteManifest(ctx, d))
 	assert.Check(t, is.DeepEqual(f.tagList("group/project"), []string{"c"}))
 	err := c.DeleteManifest(ctx, d)
-	assert.Check(t, errors.Is(err, registryapi.ErrNotFound))
+	assert.Check(t, errors.Is(err, registrytypes.ErrNotFound))
 }
 
 func TestRateLimit(t *testing.T) {
@@ -469,8 +469,8 @@ func TestCleanupFixtures(t *testing.T) {
 	prot := f.tag(p, "release-1", "prot", old)
 	f.projects[0].rules = []string{"^release-"}
 	reg := fakeRegistryAPI{
-		index:  {IsIndex: true, Children: []registryapi.Descriptor{{Digest: digestOf("amd64")}}},
-		sig:    {Subject: &registryapi.Descriptor{Digest: index}},
+		index:  {IsIndex: true, Children: []registrytypes.Descriptor{{Digest: digestOf("amd64")}}},
+		sig:    {Subject: &registrytypes.Descriptor{Digest: index}},
 		shared: {}, stale: {}, prot: {},
 	}
 	c := f.client(p, Credentials{Token: f.token}, WithRegistryAPI(reg), WithPageSize(2))

@@ -7,7 +7,7 @@ import (
 	"regexp"
 	"strconv"
 
-	"github.com/docker-werf/docker-werf/internal/registryapi"
+	"github.com/docker-werf/docker-werf/internal/registrytypes"
 )
 
 // GitLab authorizes a tag delete before it looks at protection, so a tag a
@@ -27,7 +27,7 @@ type protectionRule struct {
 // a protection rule of the project matches the tag. Where the rules cannot
 // be read (an older GitLab, a role that may not list them), e stays.
 func (c *Client) asProtected(ctx context.Context, tag string, e *Error) *Error {
-	if e.StatusCode != http.StatusForbidden || !errors.Is(e, registryapi.ErrUnauthorized) || e.HasCode(codeInsufficientScope) {
+	if e.StatusCode != http.StatusForbidden || !errors.Is(e, registrytypes.ErrUnauthorized) || e.HasCode(codeInsufficientScope) {
 		return e
 	}
 	pattern := c.protectingPattern(ctx, tag)

@@ -14,7 +14,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/docker-werf/docker-werf/internal/apiclient"
-	"github.com/docker-werf/docker-werf/internal/registryapi"
+	"github.com/docker-werf/docker-werf/internal/registrytypes"
 )
 
 // repository is a registry repository as GET /projects/:id/registry/repositories
@@ -60,7 +60,7 @@ func (c *Client) locate(ctx context.Context) (projectID, repoID int64, err error
 	var tried []string
 	for _, cand := range candidates {
 		repo, found, err := c.findRepository(ctx, cand)
-		if errors.Is(err, registryapi.ErrNotFound) {
+		if errors.Is(err, registrytypes.ErrNotFound) {
 			tried = append(tried, cand)
 			continue
 		}
@@ -69,7 +69,7 @@ func (c *Client) locate(ctx context.Context) (projectID, repoID int64, err error
 		}
 		if !found {
 			return 0, 0, fmt.Errorf("gitlab: find %s: project %s has no container repository %s (nothing was "+
-				"pushed there, or it was deleted): %w", c.name, cand, c.path, registryapi.ErrNotFound)
+				"pushed there, or it was deleted): %w", c.name, cand, c.path, registrytypes.ErrNotFound)
 		}
 		if repo.Status != nil && (*repo.Status == "delete_scheduled" || *repo.Status == "delete_ongoing") {
 			return 0, 0, fmt.Errorf("gitlab: find %s: GitLab is deleting this container repository (status %s)",
@@ -84,7 +84,7 @@ func (c *Client) locate(ctx context.Context) (projectID, repoID int64, err error
 			"another project set " + tokenCredential() + ")"
 	}
 	return 0, 0, fmt.Errorf("gitlab: find %s: no GitLab project found at %s (tried %s): %s: %w",
-		c.name, c.Base.Redacted(), strings.Join(tried, ", "), hint, registryapi.ErrNotFound)
+		c.name, c.Base.Redacted(), strings.Join(tried, ", "), hint, registrytypes.ErrNotFound)
 }
 
 // findRepository lists the registry repositories of project cand and
@@ -141,7 +141,7 @@ func (c *Client) Tags(ctx context.Context) ([]string, error) {
 	return slices.Compact(tags), nil
 }
 
-// details GETs one tag. A missing tag gives registryapi.ErrNotFound.
+// details GETs one tag. A missing tag gives registrytypes.ErrNotFound.
 func (c *Client) details(ctx context.Context, op, tag string, write bool) (tagDetails, error) {
 	if tag == "" || strings.ContainsAny(tag, "/?#") {
 		return tagDetails{}, fmt.Errorf("gitlab: %s %s: invalid tag %q", op, c.name, tag)
@@ -157,7 +157,7 @@ func (c *Client) details(ctx context.Context, op, tag string, write bool) (tagDe
 	if d.Digest == "" {
 		// GitLab lists tags whose manifest is missing or broken; its own
 		// cleanup policies skip them too.
-		return tagDetails{}, fmt.Errorf("gitlab: %s %s: the tag has no manifest: %w", op, c.name, registryapi.ErrNotFound)
+		return tagDetails{}, fmt.Errorf("gitlab: %s %s: the tag has no manifest: %w", op, c.name, registrytypes.ErrNotFound)
 	}
 	if d.CreatedAt != nil && !d.CreatedAt.IsZero() {
 		c.createdMu.Lock()
@@ -171,24 +171,24 @@ func (c *Client) details(ctx context.Context, op, tag string, write bool) (tagDe
 
 // Resolve returns the digest tag points to (GET .../tags/:tag_name). A
 // missing tag, or one without a manifest, gives an error wrapping
-// registryapi.ErrNotFound.
-func (c *Client) Resolve(ctx context.Context, tag string) (registryapi.Descriptor, error) {
+// registrytypes.ErrNotFound.
+func (c *Client) Resolve(ctx context.Context, tag string) (registrytypes.Descriptor, error) {
 	d, err := c.details(ctx, "resolve tag "+tag+" of", tag, false)
 	if err != nil {
-		return registryapi.Descriptor{}, err
+		return registrytypes.Descriptor{}, err
 	}
-	return registryapi.Descriptor{Digest: d.Digest}, nil
+	return registrytypes.Descriptor{Digest: d.Digest}, nil
 }
 
 // Inspect returns what is known of the manifest d points to: from the
 // Docker Registry API client (WithRegistryAPI) if there is one, with
 // Created set to the manifest's created_at that Resolve read.
-func (c *Client) Inspect(ctx context.Context, d registryapi.Descriptor) (registryapi.Image, error) {
-	img := registryapi.Image{Descriptor: d}
+func (c *Client) Inspect(ctx context.Context, d registrytypes.Descriptor) (registrytypes.Image, error) {
+	img := registrytypes.Image{Descriptor: d}
 	if c.regAPI != nil {
 		var err error
 		if img, err = c.regAPI.Inspect(ctx, d); err != nil {
-			return registryapi.Image{}, fmt.Errorf("gitlab: inspect %s in %s: %w", d.Digest, c.name, err)
+			return registrytypes.Image{}, fmt.Errorf("gitlab: inspect %s in %s: %w", d.Digest, c.name, err)
 		}
 	}
 	c.createdMu.Lock()
@@ -202,8 +202,8 @@ func (c *Client) Inspect(ctx context.Context, d registryapi.Descriptor) (registr
 
 // Untag removes tag alone (DELETE .../tags/:tag_name); the manifest and its
 // other tags stay. It first reads the tag again and refuses with an error
-// wrapping registryapi.ErrTagMoved if it no longer points to expect; a
-// missing tag gives registryapi.ErrNotFound, a protected one
+// wrapping registrytypes.ErrTagMoved if it no longer points to expect; a
+// missing tag gives registrytypes.ErrNotFound, a protected one
 // ErrProtectedTag. A push to the tag between the check and the delete (one
 // round trip) is lost: the API has no conditional delete.
 func (c *Client) Untag(ctx context.Context, tag, expect string) error {
@@ -216,7 +216,7 @@ func (c *Client) Untag(ctx context.Context, tag, expect string) error {
 		return err
 	}
 	if d.Digest != expect {
-		return fmt.Errorf("gitlab: %s %s: %w: it points to %s now, not %s", op, c.name, registryapi.ErrTagMoved,
+		return fmt.Errorf("gitlab: %s %s: %w: it points to %s now, not %s", op, c.name, registrytypes.ErrTagMoved,
 			d.Digest, expect)
 	}
 	return c.deleteTag(ctx, op, tag)
@@ -246,7 +246,7 @@ func (c *Client) deleteTag(ctx context.Context, op, tag string) error {
 // DeleteManifest removes every tag pointing to digest, one by one, which is
 // what a manifest delete does (GitLab's API has none; the untagged manifest
 // is garbage collected). It lists and resolves every tag first. No tag on
-// digest gives registryapi.ErrNotFound; the first failure stops it.
+// digest gives registrytypes.ErrNotFound; the first failure stops it.
 func (c *Client) DeleteManifest(ctx context.Context, digest string) error {
 	op := "delete manifest " + digest + " of"
 	if _, err := v1.NewHash(digest); err != nil {
@@ -259,7 +259,7 @@ func (c *Client) DeleteManifest(ctx context.Context, digest string) error {
 	deleted := 0
 	for _, t := range tags {
 		d, err := c.details(ctx, op, t, true)
-		if errors.Is(err, registryapi.ErrNotFound) {
+		if errors.Is(err, registrytypes.ErrNotFound) {
 			continue
 		}
 		if err != nil {
@@ -269,7 +269,7 @@ func (c *Client) DeleteManifest(ctx context.Context, digest string) error {
 			continue
 		}
 		err = c.deleteTag(ctx, op, t)
-		if errors.Is(err, registryapi.ErrNotFound) {
+		if errors.Is(err, registrytypes.ErrNotFound) {
 			continue
 		}
 		if err != nil {
@@ -278,7 +278,7 @@ func (c *Client) DeleteManifest(ctx context.Context, digest string) error {
 		deleted++
 	}
 	if deleted == 0 {
-		return fmt.Errorf("gitlab: %s %s: no tag points to it: %w", op, c.name, registryapi.ErrNotFound)
+		return fmt.Errorf("gitlab: %s %s: no tag points to it: %w", op, c.name, registrytypes.ErrNotFound)
 	}
 	return nil
 }

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/docker-werf/docker-werf/internal/apiclient"
-	"github.com/docker-werf/docker-werf/internal/registryapi"
+	"github.com/docker-werf/docker-werf/internal/registrytypes"
 )
 
 // maxBody bounds API answers: a page of 100 artifacts with their tags.
@@ -22,19 +22,19 @@ const maxBody = 64 << 20
 // Annotation and label keys read for Image.Revision, in order of preference
 // (as registryapi reads them).
 const (
-	keyRevision   = registryapi.KeyRevision
-	keyWerfCommit = registryapi.KeyWerfCommit
+	keyRevision   = registrytypes.KeyRevision
+	keyWerfCommit = registrytypes.KeyWerfCommit
 )
 
 func checkTag(tag string) error {
-	if !registryapi.ValidTag(tag) {
+	if !registrytypes.ValidTag(tag) {
 		return fmt.Errorf("harbor: invalid tag %q", tag)
 	}
 	return nil
 }
 
 func checkDigest(d string) error {
-	if !registryapi.ValidDigest(d) {
+	if !registrytypes.ValidDigest(d) {
 		return fmt.Errorf("harbor: invalid digest %q", d)
 	}
 	return nil
@@ -297,10 +297,10 @@ func (c *Client) getArtifact(ctx context.Context, op, ref string, withTags bool)
 
 // Resolve returns the descriptor of the artifact a tag is on: right after a
 // listing from it (once per tag), otherwise with GET .../artifacts/{tag}. A
-// missing tag gives an error wrapping registryapi.ErrNotFound.
-func (c *Client) Resolve(ctx context.Context, tag string) (registryapi.Descriptor, error) {
+// missing tag gives an error wrapping registrytypes.ErrNotFound.
+func (c *Client) Resolve(ctx context.Context, tag string) (registrytypes.Descriptor, error) {
 	if err := checkTag(tag); err != nil {
-		return registryapi.Descriptor{}, err
+		return registrytypes.Descriptor{}, err
 	}
 	if a, ok := c.takeListed(tag); ok {
 		return a.descriptor(), nil
@@ -321,15 +321,15 @@ func (c *Client) takeListed(tag string) (*artifactJSON, bool) {
 // descriptor is the artifact as a Descriptor. Harbor's size is that of the
 // whole artifact (manifest, config and layers), not the manifest's, so Size
 // stays unknown.
-func (a *artifactJSON) descriptor() registryapi.Descriptor {
-	return registryapi.Descriptor{Digest: a.Digest, MediaType: a.ManifestMediaType}
+func (a *artifactJSON) descriptor() registrytypes.Descriptor {
+	return registrytypes.Descriptor{Digest: a.Digest, MediaType: a.ManifestMediaType}
 }
 
 // resolve reads the artifact of tag from Harbor.
-func (c *Client) resolve(ctx context.Context, tag string) (registryapi.Descriptor, error) {
+func (c *Client) resolve(ctx context.Context, tag string) (registrytypes.Descriptor, error) {
 	a, err := c.getArtifact(ctx, "resolving tag "+tag+" of", tag, true)
 	if err != nil {
-		return registryapi.Descriptor{}, err
+		return registrytypes.Descriptor{}, err
 	}
 	c.mu.Lock()
 	if c.protected == nil {
@@ -359,9 +359,9 @@ const maxChildLookups = 8
 // its references, and its revision, unless the index has its own, from its
 // newest child. An artifact Harbor lists as an accessory of another gets
 // that one as Subject.
-func (c *Client) Inspect(ctx context.Context, d registryapi.Descriptor) (registryapi.Image, error) {
+func (c *Client) Inspect(ctx context.Context, d registrytypes.Descriptor) (registrytypes.Image, error) {
 	if err := checkDigest(d.Digest); err != nil {
-		return registryapi.Image{}, err
+		return registrytypes.Image{}, err
 	}
 	op := "inspecting " + d.Digest + " in"
 	c.mu.Lock()
@@ -370,13 +370,13 @@ func (c *Client) Inspect(ctx context.Context, d registryapi.Descriptor) (registr
 	if a == nil {
 		var err error
 		if a, err = c.getArtifact(ctx, op, d.Digest, false); err != nil {
-			return registryapi.Image{}, err
+			return registrytypes.Image{}, err
 		}
 	}
 	if a.Digest != d.Digest {
-		return registryapi.Image{}, fmt.Errorf("harbor: %s %s: Harbor answered artifact %s", op, c.name, a.Digest)
+		return registrytypes.Image{}, fmt.Errorf("harbor: %s %s: Harbor answered artifact %s", op, c.name, a.Digest)
 	}
-	img := registryapi.Image{Descriptor: d, Annotations: a.Annotations}
+	img := registrytypes.Image{Descriptor: d, Annotations: a.Annotations}
 	img.MediaType = firstNonEmpty(a.ManifestMediaType, d.MediaType)
 	img.ArtifactType = firstNonEmpty(d.ArtifactType, a.ArtifactType)
 	created, labels := a.extra()
@@ -385,10 +385,10 @@ func (c *Client) Inspect(ctx context.Context, d registryapi.Descriptor) (registr
 		img.Created = created
 	}
 	img.Labels = labels
-	img.IsIndex = img.MediaType == registryapi.MediaTypeOCIIndex || img.MediaType == registryapi.MediaTypeDockerList ||
+	img.IsIndex = img.MediaType == registrytypes.MediaTypeOCIIndex || img.MediaType == registrytypes.MediaTypeDockerList ||
 		len(a.References) > 0
 	for _, r := range a.References {
-		ch := registryapi.Descriptor{Digest: r.ChildDigest, Annotations: r.Annotations}
+		ch := registrytypes.Descriptor{Digest: r.ChildDigest, Annotations: r.Annotations}
 		if p := r.Platform; p != nil {
 			ch.Platform = strings.TrimSuffix(p.OS+"/"+p.Architecture+"/"+p.Variant, "/")
 		}
@@ -397,14 +397,14 @@ func (c *Client) Inspect(ctx context.Context, d registryapi.Descriptor) (registr
 	img.Revision = revision(img.Annotations, img.Labels)
 	if img.IsIndex && img.Revision == "" {
 		if err := c.childRevision(ctx, &img); err != nil {
-			return registryapi.Image{}, err
+			return registrytypes.Image{}, err
 		}
 	}
 	c.mu.Lock()
 	subject := c.accessoryOf[d.Digest]
 	c.mu.Unlock()
 	if subject != "" {
-		img.Subject = &registryapi.Descriptor{Digest: subject}
+		img.Subject = &registrytypes.Descriptor{Digest: subject}
 	}
 	return img, nil
 }
@@ -412,7 +412,7 @@ func (c *Client) Inspect(ctx context.Context, d registryapi.Descriptor) (registr
 // childRevision takes the labels and revision of an index's newest image
 // child (by the config's created time), skipping attestations and children
 // that are gone.
-func (c *Client) childRevision(ctx context.Context, img *registryapi.Image) error {
+func (c *Client) childRevision(ctx context.Context, img *registrytypes.Image) error {
 	var newest time.Time
 	looked := 0
 	for _, ch := range img.Children {
@@ -425,7 +425,7 @@ func (c *Client) childRevision(ctx context.Context, img *registryapi.Image) erro
 		}
 		looked++
 		a, err := c.getArtifact(ctx, "inspecting "+ch.Digest+" (a child of "+img.Digest+") in", ch.Digest, false)
-		if errors.Is(err, registryapi.ErrNotFound) {
+		if errors.Is(err, registrytypes.ErrNotFound) {
 			continue
 		}
 		if err != nil {
@@ -455,7 +455,7 @@ func firstNonEmpty(ss ...string) string {
 // Untag removes exactly one tag, leaving the artifact and its other tags:
 // DELETE .../artifacts/{expect}/tags/{tag}. Harbor answers 404 when the tag
 // is not on that artifact, so a tag that moved is never touched; it is then
-// looked up to tell registryapi.ErrTagMoved from registryapi.ErrNotFound. A
+// looked up to tell registrytypes.ErrTagMoved from registrytypes.ErrNotFound. A
 // tag Harbor protects (immutable, signed) gives a *ProtectedError; one the
 // last listing found protected is skipped without a request.
 func (c *Client) Untag(ctx context.Context, tag, expect string) error {
@@ -492,16 +492,16 @@ func (c *Client) Untag(ctx context.Context, tag, expect string) error {
 	// Not on expect: gone, or moved to another artifact.
 	d, err := c.resolve(ctx, tag)
 	switch {
-	case errors.Is(err, registryapi.ErrNotFound):
-		return fmt.Errorf("harbor: %s %s: %w", op, c.name, registryapi.ErrNotFound)
+	case errors.Is(err, registrytypes.ErrNotFound):
+		return fmt.Errorf("harbor: %s %s: %w", op, c.name, registrytypes.ErrNotFound)
 	case err != nil:
 		return err
 	case d.Digest != expect:
-		return fmt.Errorf("harbor: %s %s: %w: it is on %s now, not %s", op, c.name, registryapi.ErrTagMoved, d.Digest, expect)
+		return fmt.Errorf("harbor: %s %s: %w: it is on %s now, not %s", op, c.name, registrytypes.ErrTagMoved, d.Digest, expect)
 	}
 	// Back on expect after Harbor did not find it there: someone pushed it
 	// again meanwhile. Leave it.
-	return fmt.Errorf("harbor: %s %s: %w: it was pushed again while being deleted", op, c.name, registryapi.ErrTagMoved)
+	return fmt.Errorf("harbor: %s %s: %w: it was pushed again while being deleted", op, c.name, registrytypes.ErrTagMoved)
 }
 
 func (c *Client) setProtected(tag, reason string) {
@@ -515,7 +515,7 @@ func (c *Client) setProtected(tag, reason string) {
 
 // DeleteManifest deletes the artifact with every tag on it
 // (DELETE .../artifacts/{digest}). A missing artifact gives an error
-// wrapping registryapi.ErrNotFound; an artifact with an immutable tag a
+// wrapping registrytypes.ErrNotFound; an artifact with an immutable tag a
 // *ProtectedError.
 func (c *Client) DeleteManifest(ctx context.Context, digest string) error {
 	if err := checkDigest(digest); err != nil {

@@ -9,8 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/docker-werf/docker-werf/internal/apiclient"
-	"github.com/docker-werf/docker-werf/internal/cleanup"
-	"github.com/docker-werf/docker-werf/internal/registryapi"
+	"github.com/docker-werf/docker-werf/internal/registrytypes"
 )
 
 // Sentinels of ProtectedError; test with errors.Is. Both wrap
@@ -19,9 +18,9 @@ import (
 var (
 	// ErrImmutable: a tag immutability rule of the project matches the tag
 	// (or a tag of the artifact), so Harbor refuses to delete it.
-	ErrImmutable = fmt.Errorf("the tag is immutable in Harbor: %w", cleanup.ErrProtected)
+	ErrImmutable = fmt.Errorf("the tag is immutable in Harbor: %w", registrytypes.ErrProtected)
 	// ErrSigned: Harbor refuses to delete a tag signed with Notary.
-	ErrSigned = fmt.Errorf("the tag is signed in Harbor: %w", cleanup.ErrProtected)
+	ErrSigned = fmt.Errorf("the tag is signed in Harbor: %w", registrytypes.ErrProtected)
 )
 
 // Reasons of ProtectedError and Protected.
@@ -68,8 +67,8 @@ func (e *ProtectedError) Unwrap() error {
 func (e *ProtectedError) SkipReason() string { return e.Reason }
 
 // APIError is an unexpected answer of the Harbor API (Codes: UNAUTHORIZED,
-// NOT_FOUND, PRECONDITION, ...); it unwraps to registryapi.ErrUnauthorized
-// (401, 403) or registryapi.ErrNotFound (404).
+// NOT_FOUND, PRECONDITION, ...); it unwraps to registrytypes.ErrUnauthorized
+// (401, 403) or registrytypes.ErrNotFound (404).
 type APIError = apiclient.Error
 
 // apiError reads (and closes) the body of an unexpected response. write says
@@ -96,11 +95,11 @@ func (c *Client) apiError(op string, write bool, resp *http.Response) *APIError 
 	e.Message = c.redact(strings.Join(msgs, "; "))
 	switch resp.StatusCode {
 	case http.StatusUnauthorized:
-		e.Kind = registryapi.ErrUnauthorized
+		e.Kind = registrytypes.ErrUnauthorized
 		e.Hint = "Harbor refused the credentials: check " + names(credUsername, credPassword) +
 			` (a robot account is named "robot$<name>" or "robot$<project>+<name>")`
 	case http.StatusForbidden:
-		e.Kind = registryapi.ErrUnauthorized
+		e.Kind = registrytypes.ErrUnauthorized
 		if write {
 			e.Hint = fmt.Sprintf("the Harbor account %q may not delete in project %s: it needs the Maintainer or "+
 				"Project Admin role, or a robot account with the Delete Tag and Delete Artifact permissions "+
@@ -111,7 +110,7 @@ func (c *Client) apiError(op string, write bool, resp *http.Response) *APIError 
 				"permissions (set with %s)", c.project, c.creds.Username, names(credUsername, credPassword))
 		}
 	case http.StatusNotFound:
-		e.Kind = registryapi.ErrNotFound
+		e.Kind = registrytypes.ErrNotFound
 	case http.StatusTooManyRequests:
 		e.Hint = "Harbor kept answering 429 Too Many Requests; lower the parallelism or try later"
 	}

@@ -18,7 +18,7 @@ import (
 	"github.com/docker-werf/docker-werf/internal/cleanup/cleanuptest"
 	"github.com/docker-werf/docker-werf/internal/policy"
 	"github.com/docker-werf/docker-werf/internal/registry"
-	"github.com/docker-werf/docker-werf/internal/registryapi"
+	"github.com/docker-werf/docker-werf/internal/registrytypes"
 	"github.com/docker-werf/docker-werf/internal/retry"
 )
 
@@ -184,7 +184,7 @@ func TestResolveAndInspect(t *testing.T) {
 	child := f.add("child")
 	child.labels = map[string]string{"ci.werf.io/commit": "abc123"}
 	idx := f.add("index", "multi")
-	idx.mediaType = registryapi.MediaTypeOCIIndex
+	idx.mediaType = registrytypes.MediaTypeOCIIndex
 	idx.children = []string{child.digest}
 	idx.labels = nil
 	sig := f.add("sig", "sha256-one.sig")
@@ -198,7 +198,7 @@ func TestResolveAndInspect(t *testing.T) {
 
 	d, err := c.Resolve(ctx, "v1")
 	assert.NilError(t, err)
-	assert.Check(t, is.DeepEqual(d, registryapi.Descriptor{Digest: img.digest, MediaType: registryapi.MediaTypeOCIManifest}))
+	assert.Check(t, is.DeepEqual(d, registrytypes.Descriptor{Digest: img.digest, MediaType: registrytypes.MediaTypeOCIManifest}))
 	got, err := c.Inspect(ctx, d)
 	assert.NilError(t, err)
 	assert.Check(t, is.Equal(got.Created, img.pushTime))
@@ -211,7 +211,7 @@ func TestResolveAndInspect(t *testing.T) {
 	got, err = c.Inspect(ctx, d)
 	assert.NilError(t, err)
 	assert.Check(t, got.IsIndex)
-	assert.Check(t, is.DeepEqual(got.Children, []registryapi.Descriptor{{Digest: child.digest, Platform: "linux/amd64"}}))
+	assert.Check(t, is.DeepEqual(got.Children, []registrytypes.Descriptor{{Digest: child.digest, Platform: "linux/amd64"}}))
 	assert.Check(t, is.Equal(got.Revision, "abc123"))
 	assert.Check(t, is.Equal(got.Created, idx.pushTime))
 
@@ -222,9 +222,9 @@ func TestResolveAndInspect(t *testing.T) {
 	assert.Check(t, got.Subject != nil && got.Subject.Digest == img.digest)
 
 	_, err = c.Resolve(ctx, "nope")
-	assert.Check(t, errors.Is(err, registryapi.ErrNotFound), "%v", err)
-	_, err = c.Inspect(ctx, registryapi.Descriptor{Digest: digestOf("nope")})
-	assert.Check(t, errors.Is(err, registryapi.ErrNotFound), "%v", err)
+	assert.Check(t, errors.Is(err, registrytypes.ErrNotFound), "%v", err)
+	_, err = c.Inspect(ctx, registrytypes.Descriptor{Digest: digestOf("nope")})
+	assert.Check(t, errors.Is(err, registrytypes.ErrNotFound), "%v", err)
 }
 
 func TestInventoryFromTheListing(t *testing.T) {
@@ -283,7 +283,7 @@ func TestUntag(t *testing.T) {
 		f.moveTag("a", b.digest)
 		c := newClient(t, f, adminUser, adminPass)
 		err := c.Untag(ctx, "a", a.digest)
-		assert.Check(t, errors.Is(err, registryapi.ErrTagMoved), "%v", err)
+		assert.Check(t, errors.Is(err, registrytypes.ErrTagMoved), "%v", err)
 		assert.Check(t, is.DeepEqual(f.tagNames(), []string{"a", "b"}))
 	})
 	t.Run("gone", func(t *testing.T) {
@@ -291,9 +291,9 @@ func TestUntag(t *testing.T) {
 		a := f.add("one", "b")
 		c := newClient(t, f, adminUser, adminPass)
 		err := c.Untag(ctx, "a", a.digest)
-		assert.Check(t, errors.Is(err, registryapi.ErrNotFound), "%v", err)
+		assert.Check(t, errors.Is(err, registrytypes.ErrNotFound), "%v", err)
 		err = c.Untag(ctx, "b", digestOf("deleted meanwhile"))
-		assert.Check(t, errors.Is(err, registryapi.ErrTagMoved), "%v", err)
+		assert.Check(t, errors.Is(err, registrytypes.ErrTagMoved), "%v", err)
 	})
 	t.Run("invalid input sends nothing", func(t *testing.T) {
 		f := newFakeHarbor(t)
@@ -316,7 +316,7 @@ func TestImmutableTags(t *testing.T) {
 		assert.Check(t, is.DeepEqual(c.Protected(), map[string]string{"release": ReasonImmutable}))
 		err = c.Untag(ctx, "release", a.digest)
 		assert.Check(t, errors.Is(err, ErrImmutable), "%v", err)
-		assert.Check(t, errors.Is(err, cleanup.ErrProtected), "%v", err)
+		assert.Check(t, errors.Is(err, registrytypes.ErrProtected), "%v", err)
 		assert.ErrorContains(t, err, "immutable")
 		assert.ErrorContains(t, err, "Tag Immutability")
 		var pe *ProtectedError
@@ -398,7 +398,7 @@ func TestDeleteManifest(t *testing.T) {
 	assert.NilError(t, c.DeleteManifest(ctx, a.digest))
 	assert.Check(t, is.DeepEqual(f.tagNames(), []string{"c"}))
 	err := c.DeleteManifest(ctx, a.digest)
-	assert.Check(t, errors.Is(err, registryapi.ErrNotFound), "%v", err)
+	assert.Check(t, errors.Is(err, registrytypes.ErrNotFound), "%v", err)
 }
 
 func TestErrors(t *testing.T) {
@@ -408,7 +408,7 @@ func TestErrors(t *testing.T) {
 		f.add("one", "a")
 		c := newClient(t, f, adminUser, "wrong-Pa55word")
 		_, err := c.Tags(ctx)
-		assert.Check(t, errors.Is(err, registryapi.ErrUnauthorized), "%v", err)
+		assert.Check(t, errors.Is(err, registrytypes.ErrUnauthorized), "%v", err)
 		assert.ErrorContains(t, err, "listing artifacts of harbor.example.com/proj/team/app")
 		assert.ErrorContains(t, err, "--repo-harbor-username (WERF_REPO_HARBOR_USERNAME) and --repo-harbor-password (WERF_REPO_HARBOR_PASSWORD)")
 		assert.Check(t, !strings.Contains(err.Error(), "wrong-Pa55word"))
@@ -418,7 +418,7 @@ func TestErrors(t *testing.T) {
 		a := f.add("one", "a")
 		c := newClient(t, f, readerUser, readerPass)
 		err := c.Untag(ctx, "a", a.digest)
-		assert.Check(t, errors.Is(err, registryapi.ErrUnauthorized), "%v", err)
+		assert.Check(t, errors.Is(err, registrytypes.ErrUnauthorized), "%v", err)
 		assert.ErrorContains(t, err, "Delete Tag")
 		assert.ErrorContains(t, err, `"viewer" may not delete in project proj`)
 		err = c.DeleteManifest(ctx, a.digest)

@@ -29,9 +29,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/docker-werf/docker-werf/internal/apiclient"
-	"github.com/docker-werf/docker-werf/internal/cleanup"
 	"github.com/docker-werf/docker-werf/internal/registry"
-	"github.com/docker-werf/docker-werf/internal/registryapi"
+	"github.com/docker-werf/docker-werf/internal/registrytypes"
 	"github.com/docker-werf/docker-werf/internal/version"
 )
 
@@ -48,7 +47,7 @@ const (
 
 // ErrTagImmutable is wrapped by the error of a delete of an immutable tag,
 // which Quay refuses. The tag was left alone.
-var ErrTagImmutable = fmt.Errorf("the tag is immutable: %w", cleanup.ErrProtected)
+var ErrTagImmutable = fmt.Errorf("the tag is immutable: %w", registrytypes.ErrProtected)
 
 // Credentials are Quay's native credentials.
 type Credentials struct {
@@ -62,7 +61,7 @@ type Credentials struct {
 // the Quay API does not tell in its tag listing: image configs (revision
 // labels), index children and subjects. *registryapi.Client implements it.
 type RegistryAPI interface {
-	Inspect(ctx context.Context, d registryapi.Descriptor) (registryapi.Image, error)
+	Inspect(ctx context.Context, d registrytypes.Descriptor) (registrytypes.Image, error)
 }
 
 // Option configures a Client.
@@ -230,8 +229,8 @@ func (c *Client) getJSON(ctx context.Context, op, u string, write bool, v any) e
 }
 
 // Error is an unexpected answer of the Quay API (Codes holds its
-// error_type); it unwraps to registryapi.ErrNotFound,
-// registryapi.ErrUnauthorized or ErrTagImmutable where the answer was one
+// error_type); it unwraps to registrytypes.ErrNotFound,
+// registrytypes.ErrUnauthorized or ErrTagImmutable where the answer was one
 // of those.
 type Error = apiclient.Error
 
@@ -249,11 +248,11 @@ func (c *Client) responseError(op string, write bool, resp *http.Response) *Erro
 	lower := strings.ToLower(e.Message + " " + errType)
 	switch {
 	case resp.StatusCode == http.StatusUnauthorized:
-		e.Kind = registryapi.ErrUnauthorized
+		e.Kind = registrytypes.ErrUnauthorized
 		e.Hint = "Quay refused the token: check " + credential() + " (an OAuth access token of an organisation's " +
 			"application, not a robot account's password or a docker login)"
 	case resp.StatusCode == http.StatusForbidden:
-		e.Kind = registryapi.ErrUnauthorized
+		e.Kind = registrytypes.ErrUnauthorized
 		if write {
 			e.Hint = "the token may not delete tags of " + c.name + ": it needs the repo:write scope, and its user " +
 				"write access to the repository"
@@ -262,7 +261,7 @@ func (c *Client) responseError(op string, write bool, resp *http.Response) *Erro
 				"to the repository"
 		}
 	case resp.StatusCode == http.StatusNotFound:
-		e.Kind = registryapi.ErrNotFound
+		e.Kind = registrytypes.ErrNotFound
 	case resp.StatusCode == http.StatusTooManyRequests:
 		e.Hint = "Quay's rate limit was still exceeded after waiting; run again later or with less parallelism"
 	case write && (resp.StatusCode == http.StatusConflict ||

@@ -19,7 +19,7 @@ import (
 	"github.com/docker-werf/docker-werf/internal/cleanup/cleanuptest"
 	"github.com/docker-werf/docker-werf/internal/policy"
 	"github.com/docker-werf/docker-werf/internal/registry"
-	"github.com/docker-werf/docker-werf/internal/registryapi"
+	"github.com/docker-werf/docker-werf/internal/registrytypes"
 	"github.com/docker-werf/docker-werf/internal/retry"
 )
 
@@ -115,10 +115,10 @@ func TestExpiredAndHistoryAreNotLiveTags(t *testing.T) {
 	assert.Check(t, is.Equal(d.Digest, digestOf("one")), "the live entry, not the history")
 
 	_, err = c.Resolve(ctx, "just-expired")
-	assert.Check(t, errors.Is(err, registryapi.ErrNotFound))
+	assert.Check(t, errors.Is(err, registrytypes.ErrNotFound))
 
 	err = c.Untag(ctx, "just-expired", digestOf("four"))
-	assert.Check(t, errors.Is(err, registryapi.ErrNotFound))
+	assert.Check(t, errors.Is(err, registrytypes.ErrNotFound))
 	assert.Check(t, is.Len(f.recordedWrites(), 0))
 }
 
@@ -140,7 +140,7 @@ func TestTagExpiringAfterTheListing(t *testing.T) {
 	f.now = func() time.Time { return now }
 	f.mu.Unlock()
 	_, err = c.Resolve(ctx, "soon")
-	assert.Check(t, errors.Is(err, registryapi.ErrNotFound))
+	assert.Check(t, errors.Is(err, registrytypes.ErrNotFound))
 }
 
 func TestPaginationEdges(t *testing.T) {
@@ -197,11 +197,11 @@ func TestErrorClasses(t *testing.T) {
 		want   []string
 	}{
 		{"unauthorized", 401, map[string]any{"error_type": "invalid_token", "error_message": "bad token " + rwToken},
-			registryapi.ErrUnauthorized, []string{"HTTP 401", "--repo-quay-token (WERF_REPO_QUAY_TOKEN)"}},
+			registrytypes.ErrUnauthorized, []string{"HTTP 401", "--repo-quay-token (WERF_REPO_QUAY_TOKEN)"}},
 		{"forbidden", 403, map[string]any{"error_type": "insufficient_scope", "error_message": "Unauthorized"},
-			registryapi.ErrUnauthorized, []string{"HTTP 403", "repo:read"}},
+			registrytypes.ErrUnauthorized, []string{"HTTP 403", "repo:read"}},
 		{"no repo", 404, map[string]any{"error_type": "not_found", "error_message": "Not Found"},
-			registryapi.ErrNotFound, []string{"does not exist, or the token cannot see it"}},
+			registrytypes.ErrNotFound, []string{"does not exist, or the token cannot see it"}},
 		{"server", 500, map[string]any{"error_message": "Internal Server Error"}, nil, []string{"HTTP 500"}},
 		{"rate limited", 429, "<html>429</html>", nil, []string{"HTTP 429", "rate limit"}},
 		{"garbage", 200, "not json", nil, []string{"decoding the answer"}},
@@ -237,7 +237,7 @@ func TestSecretsNeverInErrors(t *testing.T) {
 	// The fake echoes the refused token back.
 	c := newClient(t, f, "quay-secret-token-value-42")
 	_, err := c.Tags(context.Background())
-	assert.Check(t, errors.Is(err, registryapi.ErrUnauthorized))
+	assert.Check(t, errors.Is(err, registrytypes.ErrUnauthorized))
 	assert.Check(t, !strings.Contains(err.Error(), "quay-secret-token-value-42"), err.Error())
 	assert.ErrorContains(t, err, "[redacted]")
 
@@ -302,7 +302,7 @@ func TestResolveUsesTheListingOnce(t *testing.T) {
 	assert.Check(t, is.Equal(d.Digest, digestOf("one")))
 	assert.Check(t, is.DeepEqual(f.requests()[before:], []string{"GET " + listPrefix + "?onlyActiveTags=true&specificTag=a"}))
 	_, err = c.Resolve(ctx, "nope")
-	assert.Check(t, errors.Is(err, registryapi.ErrNotFound))
+	assert.Check(t, errors.Is(err, registrytypes.ErrNotFound))
 }
 
 func TestInspect(t *testing.T) {
@@ -337,8 +337,8 @@ func TestInspect(t *testing.T) {
 
 type fakeAPI struct{}
 
-func (fakeAPI) Inspect(_ context.Context, d registryapi.Descriptor) (registryapi.Image, error) {
-	return registryapi.Image{Descriptor: d, Revision: "abc123", Created: time.Unix(1, 0)}, nil
+func (fakeAPI) Inspect(_ context.Context, d registrytypes.Descriptor) (registrytypes.Image, error) {
+	return registrytypes.Image{Descriptor: d, Revision: "abc123", Created: time.Unix(1, 0)}, nil
 }
 
 func TestUntag(t *testing.T) {
@@ -365,7 +365,7 @@ func TestUntag(t *testing.T) {
 		f.seed(map[string]string{"a": "one"})
 		c := newClient(t, f, rwToken)
 		err := c.Untag(ctx, "a", digestOf("before-a"))
-		assert.Check(t, errors.Is(err, registryapi.ErrTagMoved), "the history entry is not the tag")
+		assert.Check(t, errors.Is(err, registrytypes.ErrTagMoved), "the history entry is not the tag")
 		assert.Check(t, is.Len(f.recordedWrites(), 0))
 	})
 	t.Run("immutable in the listing", func(t *testing.T) {
@@ -398,7 +398,7 @@ func TestUntag(t *testing.T) {
 		f.seed(map[string]string{"a": "one"})
 		c := newClient(t, f, roToken)
 		err := c.Untag(ctx, "a", digestOf("one"))
-		assert.Check(t, errors.Is(err, registryapi.ErrUnauthorized))
+		assert.Check(t, errors.Is(err, registrytypes.ErrUnauthorized))
 		assert.ErrorContains(t, err, "untag a of quay.io/team/app")
 		assert.ErrorContains(t, err, "repo:write")
 		assert.Check(t, !strings.Contains(err.Error(), roToken))
@@ -414,7 +414,7 @@ func TestUntag(t *testing.T) {
 		}
 		c := newClient(t, f, rwToken)
 		err := c.Untag(ctx, "a", digestOf("one"))
-		assert.Check(t, errors.Is(err, registryapi.ErrNotFound))
+		assert.Check(t, errors.Is(err, registrytypes.ErrNotFound))
 	})
 	t.Run("invalid input sends nothing", func(t *testing.T) {
 		f := newQuayFake(t)
@@ -435,7 +435,7 @@ func TestDeleteManifest(t *testing.T) {
 	assert.Check(t, is.DeepEqual(f.liveTags(), []string{"c", "d", "e"}))
 
 	err := c.DeleteManifest(ctx, digestOf("one"))
-	assert.Check(t, errors.Is(err, registryapi.ErrNotFound))
+	assert.Check(t, errors.Is(err, registrytypes.ErrNotFound))
 
 	before := len(f.recordedWrites())
 	err = c.DeleteManifest(ctx, digestOf("three"))

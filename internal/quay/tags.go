@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/docker-werf/docker-werf/internal/apiclient"
-	"github.com/docker-werf/docker-werf/internal/registryapi"
+	"github.com/docker-werf/docker-werf/internal/registrytypes"
 )
 
 // quayTag is a tag (history entry) as the Quay API lists it; fields cleanup
@@ -32,14 +32,14 @@ type tagPage struct {
 }
 
 func checkTag(tag string) error {
-	if !registryapi.ValidTag(tag) {
+	if !registrytypes.ValidTag(tag) {
 		return fmt.Errorf("quay: invalid tag %q", tag)
 	}
 	return nil
 }
 
 func checkDigest(d string) error {
-	if !registryapi.ValidSHA256(d) {
+	if !registrytypes.ValidSHA256(d) {
 		return fmt.Errorf("quay: invalid digest %q", d)
 	}
 	return nil
@@ -194,28 +194,28 @@ func (c *Client) getTag(ctx context.Context, op, tag string, write bool) (quayTa
 		}
 	}
 	c.forget(tag)
-	return quayTag{}, fmt.Errorf("quay: %s %s: %w: no live tag %s (deleted or expired)", op, c.name, registryapi.ErrNotFound, tag)
+	return quayTag{}, fmt.Errorf("quay: %s %s: %w: no live tag %s (deleted or expired)", op, c.name, registrytypes.ErrNotFound, tag)
 }
 
 // Resolve returns the descriptor a tag points to. Right after a listing it
 // answers from the listing; otherwise it asks the API. A missing or expired
-// tag gives an error wrapping registryapi.ErrNotFound.
-func (c *Client) Resolve(ctx context.Context, tag string) (registryapi.Descriptor, error) {
+// tag gives an error wrapping registrytypes.ErrNotFound.
+func (c *Client) Resolve(ctx context.Context, tag string) (registrytypes.Descriptor, error) {
 	if err := checkTag(tag); err != nil {
-		return registryapi.Descriptor{}, err
+		return registrytypes.Descriptor{}, err
 	}
 	op := "resolving tag " + tag + " of"
 	t, ok := c.takeListed(tag)
 	if !ok {
 		var err error
 		if t, err = c.getTag(ctx, op, tag, false); err != nil {
-			return registryapi.Descriptor{}, err
+			return registrytypes.Descriptor{}, err
 		}
 	}
 	if err := checkDigest(t.ManifestDigest); err != nil {
-		return registryapi.Descriptor{}, fmt.Errorf("quay: %s %s: %w", op, c.name, err)
+		return registrytypes.Descriptor{}, fmt.Errorf("quay: %s %s: %w", op, c.name, err)
 	}
-	return registryapi.Descriptor{Digest: t.ManifestDigest}, nil
+	return registrytypes.Descriptor{Digest: t.ManifestDigest}, nil
 }
 
 // Inspect describes the image d points to. Created is the earliest start_ts
@@ -223,16 +223,16 @@ func (c *Client) Resolve(ctx context.Context, tag string) (registryapi.Descripto
 // pushed, or first tagged). With a registry API client (WithRegistryAPI) the
 // rest comes from the manifest and image config; without one, IsIndex comes
 // from is_manifest_list, and Children and Revision stay empty.
-func (c *Client) Inspect(ctx context.Context, d registryapi.Descriptor) (registryapi.Image, error) {
+func (c *Client) Inspect(ctx context.Context, d registrytypes.Descriptor) (registrytypes.Image, error) {
 	if err := checkDigest(d.Digest); err != nil {
-		return registryapi.Image{}, err
+		return registrytypes.Image{}, err
 	}
 	isList, created := c.digestInfo(d.Digest)
-	var img registryapi.Image
+	var img registrytypes.Image
 	if c.api != nil {
 		var err error
 		if img, err = c.api.Inspect(ctx, d); err != nil {
-			return registryapi.Image{}, fmt.Errorf("quay: inspecting %s in %s: %w", d.Digest, c.name, err)
+			return registrytypes.Image{}, fmt.Errorf("quay: inspecting %s in %s: %w", d.Digest, c.name, err)
 		}
 	} else {
 		img.Descriptor = d
@@ -265,7 +265,7 @@ func (c *Client) digestInfo(dig string) (bool, time.Time) {
 
 // Untag removes exactly one tag, and only if it still points to expect: it
 // fetches the tag (a tag pointing elsewhere gives an error wrapping
-// registryapi.ErrTagMoved, a missing or expired one registryapi.ErrNotFound,
+// registrytypes.ErrTagMoved, a missing or expired one registrytypes.ErrNotFound,
 // an immutable one ErrTagImmutable, without deleting), then DELETEs it
 // through the Quay tag API. The manifest and its other tags stay. Quay has
 // no conditional delete: a push to the tag between the two requests is lost
@@ -283,7 +283,7 @@ func (c *Client) Untag(ctx context.Context, tag, expect string) error {
 		return err
 	}
 	if t.ManifestDigest != expect {
-		return fmt.Errorf("quay: %s %s: %w: it points to %s now, not %s", op, c.name, registryapi.ErrTagMoved, t.ManifestDigest, expect)
+		return fmt.Errorf("quay: %s %s: %w: it points to %s now, not %s", op, c.name, registrytypes.ErrTagMoved, t.ManifestDigest, expect)
 	}
 	if t.Immutable {
 		return fmt.Errorf("quay: %s %s: %w; skipped (make it mutable in Quay to delete it)", op, c.name, ErrTagImmutable)
@@ -315,7 +315,7 @@ func (c *Client) deleteTag(ctx context.Context, op, tag string) error {
 // through the Quay tag API (the manifest itself goes with Quay's garbage
 // collection once the time machine lets go of it). If any of those tags is
 // immutable nothing is deleted and the error wraps ErrTagImmutable. No tag
-// on the digest gives an error wrapping registryapi.ErrNotFound. A tag
+// on the digest gives an error wrapping registrytypes.ErrNotFound. A tag
 // pushed onto the digest during the run goes too: use it only when every
 // tag on the digest is to go.
 func (c *Client) DeleteManifest(ctx context.Context, digest string) error {
@@ -338,7 +338,7 @@ func (c *Client) DeleteManifest(ctx context.Context, digest string) error {
 		}
 	}
 	if len(on) == 0 {
-		return fmt.Errorf("quay: %s %s: %w: no live tag points to it", op, c.name, registryapi.ErrNotFound)
+		return fmt.Errorf("quay: %s %s: %w: no live tag points to it", op, c.name, registrytypes.ErrNotFound)
 	}
 	if len(immutable) > 0 {
 		return fmt.Errorf("quay: %s %s: %w: %s; nothing deleted", op, c.name, ErrTagImmutable, strings.Join(immutable, ", "))
@@ -346,7 +346,7 @@ func (c *Client) DeleteManifest(ctx context.Context, digest string) error {
 	var errs []error
 	for _, tag := range on {
 		err := c.deleteTag(ctx, op+" (tag "+tag+")", tag)
-		if err != nil && !errors.Is(err, registryapi.ErrNotFound) {
+		if err != nil && !errors.Is(err, registrytypes.ErrNotFound) {
 			errs = append(errs, err)
 		}
 	}

@@ -2,7 +2,6 @@ package registryapi
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"io"
@@ -11,22 +10,6 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
-)
-
-// Sentinel errors, wrapped by the errors the Client returns; test with
-// errors.Is.
-var (
-	// ErrNotFound: the repository, tag or manifest does not exist.
-	ErrNotFound = errors.New("not found")
-	// ErrTagMoved: Untag found the tag pointing to another digest than the
-	// caller expected. The tag was left alone.
-	ErrTagMoved = errors.New("tag moved since the inventory")
-	// ErrDeleteDisabled: the registry refuses deletes (405, UNSUPPORTED;
-	// distribution with storage.delete.enabled=false, GHCR, Docker Hub).
-	ErrDeleteDisabled = errors.New("the registry does not allow deleting")
-	// ErrUnauthorized: the registry answered 401 or 403. The message names
-	// the operation and the rights that may be missing.
-	ErrUnauthorized = errors.New("unauthorized")
 )
 
 // ResponseError is an unexpected answer of the registry.

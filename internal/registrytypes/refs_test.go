@@ -1,4 +1,4 @@
-package registryapi
+package registrytypes
 
 import (
 	"regexp"
