@@ -49,9 +49,6 @@ var ciEnvPromptForms = []struct {
 func ciEnvFormsJob(t *testing.T) *harness.Env {
 	env := harness.NewEnv(t).With("GITLAB_CI", "true", "CI", "true", "CI_JOB_ID", "77", "CI_COMMIT_SHA", testCommit,
 		"CI_COMMIT_BRANCH", "main", "CI_COMMIT_REF_NAME", "main", "CI_PROJECT_URL", "https://gitlab.example.com/group/app")
-	tmp := filepath.Join(env.Root, "tmp")
-	assert.NilError(t, os.Mkdir(tmp, 0o700))
-	env.Set("TMPDIR", tmp)
 	return env
 }
 

@@ -123,9 +123,7 @@ func TestCIEnvParallelJobs(t *testing.T) {
 	h.Credential("bob", bobPass)
 	reg := harness.StartRegistry(t, harness.Registry3, map[string]string{"alice": alicePass, "bob": bobPass})
 	runner := harness.NewEnv(t)
-	tmp := filepath.Join(runner.Root, "tmp")
-	assert.NilError(t, os.Mkdir(tmp, 0o700))
-	runner.Set("TMPDIR", tmp)
+	tmp := runner.TmpDir
 	jobs := map[string]*harness.Env{
 		"alice": gitlabJob(runner, reg, "1", "alice", alicePass),
 		"bob":   gitlabJob(runner, reg, "2", "bob", bobPass),
@@ -272,9 +270,7 @@ func TestCIEnvBadInput(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			env := harness.NewEnv(t).With(tc.env...)
-			tmp := filepath.Join(env.Root, "tmp")
-			assert.NilError(t, os.Mkdir(tmp, 0o700))
-			env.Set("TMPDIR", tmp)
+			tmp := env.TmpDir
 			res := h.Plugin(env, append([]string{"ci-env"}, tc.args...)...)
 			res.Assert(t, icmd.Expected{ExitCode: 1, Err: tc.wantErr})
 			// Only what stops an evaluating shell, where the output is a
@@ -302,9 +298,6 @@ func TestFormatVariablePerCommand(t *testing.T) {
 	env := harness.NewEnv(t).With("GITLAB_CI", "true", "CI_JOB_ID", "5", "CI_COMMIT_SHA", testCommit,
 		"CI_COMMIT_BRANCH", "main", "WERF_OUTPUT_FORMAT", "json", "WERF_CLEANUP_FORMAT", "json",
 		"WERF_REGISTRY_INFO_FORMAT", "json")
-	tmp := filepath.Join(env.Root, "tmp")
-	assert.NilError(t, os.Mkdir(tmp, 0o700))
-	env.Set("TMPDIR", tmp)
 	res := h.Plugin(env, "ci-env")
 	res.Assert(t, icmd.Success)
 	assert.Check(t, strings.HasPrefix(res.Stdout(), "# docker werf ci-env: gitlab job\n"), "stdout: %s", res.Stdout())
@@ -360,9 +353,6 @@ func TestCIEnvRegistryKindStaysWithRepo(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			env := harness.NewEnv(t).With(tc.job...)
-			tmp := filepath.Join(env.Root, "tmp")
-			assert.NilError(t, os.Mkdir(tmp, 0o700))
-			env.Set("TMPDIR", tmp)
 			res := h.Run(env, "sh", "-c", `eval "$(docker werf ci-env --login-to-registry=false || echo exit 1)"
 docker werf registry info --check=false --format json `+tc.args+` "$1"`, "sh", tc.repo)
 			res.Assert(t, icmd.Success)
@@ -388,9 +378,6 @@ func TestCIEnvDockerLoginGoesThroughHelper(t *testing.T) {
 	other := harness.StartRegistry(t, harness.Registry3, map[string]string{"bob": bobPass})
 	inline := harness.StartRegistry(t, harness.Registry3, map[string]string{"carol": inlinePass})
 	runner := harness.NewEnv(t)
-	tmp := filepath.Join(runner.Root, "tmp")
-	assert.NilError(t, os.Mkdir(tmp, 0o700))
-	runner.Set("TMPDIR", tmp)
 	runner.WriteConfig(t, map[string]any{
 		"auths":               map[string]any{inline.Addr: map[string]any{"auth": base64.StdEncoding.EncodeToString([]byte("carol:" + inlinePass))}},
 		"cliPluginsExtraDirs": []string{runner.Bins.PluginDir},
@@ -432,9 +419,7 @@ func TestCIEnvMissingCommitWarns(t *testing.T) {
 	env := harness.NewEnv(t).With("CI", "woodpecker", "CI_REPO", "john-doe/my-repo", "CI_PIPELINE_NUMBER", "8",
 		"CI_WORKFLOW_NUMBER", "1", "CI_STEP_NUMBER", "0", "CI_STEP_NAME", "build", "CI_COMMIT_BRANCH", "main",
 		"CI_REPO_URL", "https://codeberg.org/john-doe/my-repo")
-	tmp := filepath.Join(env.Root, "tmp")
-	assert.NilError(t, os.Mkdir(tmp, 0o700))
-	env.Set("TMPDIR", tmp)
+	tmp := env.TmpDir
 	res := h.Run(env, "sh", "-c", `eval "$(docker werf ci-env || echo exit 1)"
 echo "config=$DOCKER_CONFIG branch=$WERF_TAG_GIT_BRANCH commit=${WERF_ADD_ANNOTATION_CI_COMMIT-unset}"`)
 	res.Assert(t, icmd.Expected{Err: "Warning: woodpecker: CI_COMMIT_SHA is not set, so there is no WERF_ADD_ANNOTATION_CI_COMMIT"})
@@ -466,9 +451,6 @@ func TestCIEnvWiresEveryFormDockerLooksUp(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			env := harness.NewEnv(t).With(tc.env...)
-			tmp := filepath.Join(env.Root, "tmp")
-			assert.NilError(t, os.Mkdir(tmp, 0o700))
-			env.Set("TMPDIR", tmp)
 			res := jobScript(h, env, "")
 			res.Assert(t, icmd.Success)
 			dir := jobConfigDir(t, res)

@@ -214,9 +214,7 @@ func TestGitLabTemplateJobs(t *testing.T) {
 	// token per job, which htpasswd cannot have.
 	tokens, reg := twoUsers(t, h)
 	m := newRunnerMachine(t, h)
-	tmp := filepath.Join(m.env.Root, "tmp")
-	assert.NilError(t, os.Mkdir(tmp, 0o700))
-	m.env.Set("TMPDIR", tmp)
+	tmp := m.env.TmpDir
 	ci := runnerFile(t, "gitlab", "gitlab-ci.yml")
 
 	type job struct {

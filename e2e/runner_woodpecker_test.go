@@ -91,9 +91,8 @@ type woodpeckerAgent struct {
 
 func newWoodpeckerAgent(t *testing.T, h *harness.H) *woodpeckerAgent {
 	m := newRunnerMachine(t, h)
-	a := &woodpeckerAgent{runnerMachine: m, tmp: filepath.Join(m.env.Root, "tmp"), store: m.env.CredentialsDir}
-	assert.NilError(t, os.Mkdir(a.tmp, 0o700))
-	m.env.Set("DOCKER_CONFIG", filepath.Dir(m.configFile)).Set("TMPDIR", a.tmp).Set("WERF_CREDENTIALS_DIR", a.store)
+	a := &woodpeckerAgent{runnerMachine: m, tmp: m.env.TmpDir, store: m.env.CredentialsDir}
+	m.env.Set("DOCKER_CONFIG", filepath.Dir(m.configFile)).Set("WERF_CREDENTIALS_DIR", a.store)
 	return a
 }
 

@@ -12,10 +12,10 @@ import (
 	"gotest.tools/v3/icmd"
 )
 
-// Env is an isolated job environment: its own HOME, docker config dir and
-// credential store dir, the binaries under test first on PATH, the test CA as
-// SSL_CERT_FILE, and nothing inherited from the developer's environment
-// except PATH (and DOCKER_HOST, to reach the engine).
+// Env is an isolated job environment: its own HOME, TMPDIR, docker config
+// dir and credential store dir, the binaries under test first on PATH, the
+// test CA as SSL_CERT_FILE, and nothing inherited from the developer's
+// environment except PATH (and DOCKER_HOST, to reach the engine).
 //
 // Environ's result is meant for icmd.Cmd.Env, which *replaces* the process
 // environment when non-empty.
@@ -24,6 +24,7 @@ type Env struct {
 	Home           string // HOME
 	DockerConfig   string // DOCKER_CONFIG, 0700, with config.json
 	CredentialsDir string // WERF_CREDENTIALS_DIR, 0700
+	TmpDir         string // TMPDIR, 0700: what a job makes there goes with the test
 	RegctlConfig   string // REGCTL_CONFIG (inside HOME)
 	CAFile         string // SSL_CERT_FILE
 	Bins           Bins
@@ -46,11 +47,12 @@ func NewEnv(t testing.TB) *Env {
 		Home:           filepath.Join(root, "home"),
 		DockerConfig:   filepath.Join(root, "docker-config"),
 		CredentialsDir: filepath.Join(root, "werf-credentials"),
+		TmpDir:         filepath.Join(root, "tmp"),
 		CAFile:         CAFile(t),
 		Bins:           bins,
 	}
 	e.RegctlConfig = filepath.Join(e.Home, ".regctl", "config.json")
-	for _, d := range []string{e.Home, e.DockerConfig, e.CredentialsDir} {
+	for _, d := range []string{e.Home, e.DockerConfig, e.CredentialsDir, e.TmpDir} {
 		if err := os.Mkdir(d, 0o700); err != nil {
 			t.Fatalf("harness: %v", err)
 		}
@@ -68,6 +70,7 @@ func NewEnv(t testing.TB) *Env {
 		"HOME":                 e.Home,
 		"DOCKER_CONFIG":        e.DockerConfig,
 		"WERF_CREDENTIALS_DIR": e.CredentialsDir,
+		"TMPDIR":               e.TmpDir,
 		"SSL_CERT_FILE":        e.CAFile,
 		"REGCTL_CONFIG":        e.RegctlConfig,
 		"LANG":                 "C.UTF-8",

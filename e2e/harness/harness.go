@@ -8,21 +8,34 @@
 package harness
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 )
 
-// Main runs the tests and removes the harness's per-process files (built
-// binaries, the test CA). Call it from TestMain: func TestMain(m *testing.M) { harness.Main(m) }.
+// Main runs the tests in a private TMPDIR, removes the harness's
+// per-process files (built binaries, the test CA), and fails the run when
+// it left files or processes behind (see leftovers.go). Call it from
+// TestMain: func TestMain(m *testing.M) { harness.Main(m) }.
 func Main(m *testing.M) {
+	run, err := newTempRun()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 	code := m.Run()
 	procMu.Lock()
 	if procDir != "" {
 		_ = os.RemoveAll(procDir)
 	}
 	procMu.Unlock()
+	if left := run.finish(); len(left) > 0 {
+		fmt.Fprintf(os.Stderr, "FAIL: the tests left behind:\n  %s\n", strings.Join(left, "\n  "))
+		code = 1
+	}
 	os.Exit(code)
 }
 
