@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -10,12 +11,14 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 	"gotest.tools/v3/icmd"
 
 	"github.com/docker-werf/docker-werf/e2e/harness"
+	"github.com/docker-werf/docker-werf/internal/gitrepo/gittest"
 )
 
 const testCommit = "0123456789abcdef0123456789abcdef01234567"
@@ -463,6 +466,63 @@ func TestCIEnvWiresEveryFormDockerLooksUp(t *testing.T) {
 				res.Assert(t, icmd.Success)
 				assert.Check(t, is.Equal(got.Username, user), host)
 			}
+		})
+	}
+}
+
+// TestCIEnvCleanupOfOtherRegistry: after ci-env exported the kind of the
+// job's own registry (GitHub's, with and without GITHUB_TOKEN; GitLab's),
+// docker werf cleanup of a plain registry, logged in with docker login,
+// deletes what no policy keeps and asks for no token of the job's registry;
+// a kind the user sets, as the variable or the flag, applies there too.
+func TestCIEnvCleanupOfOtherRegistry(t *testing.T) {
+	h := harness.New(t)
+	reg, pusher, pass := startCIRegistry(t, h, harness.Registry3, "plain-")
+	fx := gittest.New(t)
+	ghToken := h.RandomSecret("ghs_")
+	github := []string{"GITHUB_ACTIONS", "true", "CI", "true", "GITHUB_RUN_ID", "17", "GITHUB_RUN_ATTEMPT", "1",
+		"GITHUB_JOB", "build", "GITHUB_SHA", testCommit, "GITHUB_REF_NAME", "main", "GITHUB_REF_TYPE", "branch",
+		"GITHUB_SERVER_URL", "https://github.com", "GITHUB_REPOSITORY", "acme/app", "GITHUB_ACTOR", "octocat"}
+	gitlab := []string{"GITLAB_CI", "true", "CI", "true", "CI_JOB_ID", "18", "CI_COMMIT_SHA", testCommit,
+		"CI_COMMIT_BRANCH", "main", "CI_REGISTRY", "registry.gitlab.example.com",
+		"CI_REGISTRY_IMAGE", "registry.gitlab.example.com/group/app"}
+	// what a GitHub kind on the plain registry fails with
+	const needsToken = "--repo-github-token (WERF_REPO_GITHUB_TOKEN) is not set"
+	tests := []struct {
+		name, args string
+		job        []string
+		wantKind   string // the kind ci-env exported for the job's own registry
+		wantErr    string // "": the cleanup succeeds
+	}{
+		{name: "github job", job: github, wantKind: "github"},
+		{name: "github job with token", job: append([]string{"GITHUB_TOKEN", ghToken}, github...), wantKind: "github"},
+		{name: "gitlab job", job: gitlab, wantKind: "gitlab"},
+		{name: "user's variable", job: append([]string{"WERF_REPO_CONTAINER_REGISTRY", "github"}, github...),
+			wantKind: "github", wantErr: needsToken},
+		{name: "user's flag", job: github, args: "--repo-container-registry github", wantKind: "github", wantErr: needsToken},
+	}
+	old := time.Now().Add(-72 * time.Hour)
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			repo := reg.Repo(fmt.Sprintf("team/app%d", i))
+			pusher.Push(repo+":main", pusher.Image(old, map[string]string{revisionLabel: fx.C["c4"]}))
+			pusher.Push(repo+":gone", pusher.Image(old, map[string]string{revisionLabel: fx.C["d1"]}))
+			env := harness.NewEnv(t).With(tc.job...).With("REGISTRY_PASSWORD", pass)
+			res := h.Run(env, "sh", "-ec", `eval "$(docker werf ci-env || echo exit 1)"
+echo "job-kind: $WERF_REPO_CONTAINER_REGISTRY"
+printf '%s\n' "$REGISTRY_PASSWORD" | docker login "$1" -u ci --password-stdin
+docker werf cleanup --repo "$2" --git-dir "$3" --no-keep-policies --without-kube `+tc.args, "sh", reg.Addr, repo, fx.Dir)
+			assert.Check(t, is.Contains(res.Stdout(), "job-kind: "+tc.wantKind+"\n"), res.Combined())
+			if tc.wantErr != "" {
+				res.Assert(t, icmd.Expected{ExitCode: 1, Err: tc.wantErr})
+				assert.Check(t, is.DeepEqual(sorted(pusher.Tags(repo)), []string{"gone", "main"}))
+				return
+			}
+			res.Assert(t, icmd.Success)
+			for _, other := range []string{"GitHub", "GitLab", "TOKEN"} {
+				assert.Check(t, !strings.Contains(res.Stderr(), other), res.Stderr())
+			}
+			assert.Check(t, is.DeepEqual(pusher.Tags(repo), []string{"main"}))
 		})
 	}
 }
