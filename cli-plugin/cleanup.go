@@ -87,7 +87,7 @@ interrupted run, even a killed one, is finished by running it again.`,
 	fs := cmd.Flags()
 	addRepoArg(fs, &opts.repo)
 	addRepoFlags(fs, &opts.registry)
-	addConnectionFlags(fs, &opts.connection)
+	addConnectionFlags(fs, &opts.connection, "WERF_CLEANUP")
 	opts.native = addNativeCredentialFlags(fs)
 	addPolicyFlags(fs, &opts)
 	addKubeFlags(fs, &opts.kube)
@@ -116,7 +116,10 @@ func addRepoArg(fs *pflag.FlagSet, repo *string) {
 	flagenv.Bind(fs, "repo", "WERF_REPO")
 }
 
-func addConnectionFlags(fs *pflag.FlagSet, o *connectionOptions) {
+// addConnectionFlags adds the registry connection flags; the run's limits
+// are the command's own (cmdVars is WERF_CLEANUP or WERF_PURGE), so a limit
+// set for one command does not bound the other.
+func addConnectionFlags(fs *pflag.FlagSet, o *connectionOptions, cmdVars string) {
 	fs.StringVar(&o.username, "registry-username", "", "Registry user (default: the docker config's credentials)")
 	flagenv.Bind(fs, "registry-username", "WERF_REGISTRY_USERNAME")
 	fs.StringVar(&o.password, "registry-password", "", "Registry password or token (prefer the variable)")
@@ -130,10 +133,10 @@ func addConnectionFlags(fs *pflag.FlagSet, o *connectionOptions) {
 	flagenv.Bind(fs, "parallel", "WERF_PARALLEL")
 	fs.DurationVar(&o.requestTimeout, "request-timeout", registryapi.DefaultRequestTimeout,
 		"Longest wait for one answer of the registry, its body included; a slower one is retried (up to 6 times)")
-	flagenv.Bind(fs, "request-timeout", "WERF_CLEANUP_REQUEST_TIMEOUT")
+	flagenv.Bind(fs, "request-timeout", cmdVars+"_REQUEST_TIMEOUT")
 	fs.DurationVar(&o.timeout, "timeout", 0,
 		"Stop the run after this long (e.g. 30m; 0: no limit): deletions in flight finish, the rest are left for the next run")
-	flagenv.Bind(fs, "timeout", "WERF_CLEANUP_TIMEOUT")
+	flagenv.Bind(fs, "timeout", cmdVars+"_TIMEOUT")
 }
 
 func addPolicyFlags(fs *pflag.FlagSet, o *cleanupOptions) {

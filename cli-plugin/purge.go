@@ -40,14 +40,14 @@ func newPurgeCommand(dockerCLI command.Cli) *cobra.Command {
 	fs := cmd.Flags()
 	addRepoArg(fs, &opts.repo)
 	addRepoFlags(fs, &opts.registry)
-	addConnectionFlags(fs, &opts.connection)
+	addConnectionFlags(fs, &opts.connection, "WERF_PURGE")
 	opts.native = addNativeCredentialFlags(fs)
 	fs.BoolVarP(&opts.yes, "yes", "y", false, "Do not ask for confirmation")
 	flagenv.Bind(fs, "yes", "WERF_YES")
 	fs.BoolVar(&opts.dryRun, "dry-run", false, "Show what would be deleted; send no write request")
 	flagenv.Bind(fs, "dry-run", "WERF_DRY_RUN")
 	fs.StringVar(&opts.report, "report", "", "Also write every tag and its outcome as JSON to this file")
-	flagenv.Bind(fs, "report", "WERF_CLEANUP_REPORT")
+	flagenv.Bind(fs, "report", "WERF_PURGE_REPORT")
 	addFormatFlag(cmd, &opts.format, "WERF_PURGE_FORMAT")
 	return cmd
 }
