@@ -151,12 +151,8 @@ func newDemo(t *testing.T, out io.Writer) *demo {
 	d.reg = harness.StartRegistry(t, harness.Registry28, d.pass)
 	d.repo = d.reg.Repo("shop/app")
 	d.runner = harness.NewEnv(t)
-	// ci-env puts each job's docker config under TMPDIR; keep it in the
-	// demo's own directory, removed at the end.
-	tmp := filepath.Join(d.runner.Root, "tmp")
-	assert.NilError(t, os.Mkdir(tmp, 0o700))
-	d.runner.Set("TMPDIR", tmp)
-
+	// ci-env puts each job's docker config under the Env's own TMPDIR,
+	// in the demo's directory, removed at the end.
 	d.say("docker-werf demo\n")
 	d.say("A registry runs at %s: CNCF distribution 2.8 (Debian's docker-registry), TLS, users alice and bob.", d.reg.Addr)
 	d.say("One runner, one machine user: every job below has the same HOME and the same ~/.docker/config.json.\n")
