@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/docker-werf/docker-werf/internal/cienv"
+	"github.com/docker-werf/docker-werf/internal/privatefile"
 	"github.com/docker-werf/docker-werf/internal/shellenv"
 )
 
@@ -87,21 +88,20 @@ func fileExtension(f shellenv.Format) string {
 	return ".sh"
 }
 
-// writePrivateFile writes a 0600 file, truncating what was there.
+// writePrivateFile writes the job's 0600 script or env file. The job (often
+// root) sources it, and -o may name a path in a shared directory such as
+// /tmp, so it never writes through what another user could have put there:
+// a missing file is created exclusively, and an existing one is replaced
+// only if it is a regular file of the user's that others cannot write.
 func writePrivateFile(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
+	if err := privatefile.Write(path, data, privatefile.WritableByOthers); err != nil {
+		var refused *privatefile.RefusedError
+		if errors.As(err, &refused) {
+			return fmt.Errorf("writing the variables: %w; remove it, or give --output-file-path (-o) a path in a directory of your own", err)
+		}
 		return fmt.Errorf("writing the variables: %w", err)
 	}
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return fmt.Errorf("writing the variables: %w", err)
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("writing the variables to %s: %w", path, err)
-	}
-	return f.Close()
+	return nil
 }
 
 func appendFile(path string, data []byte) error {
