@@ -61,42 +61,32 @@ func (s *Store) ensureDir(path string, parents bool, what string) error {
 }
 
 func (s *Store) checkDir(path, what string, fi os.FileInfo) error {
-	fix := "remove it, or set " + EnvDir + " to a directory of your own with mode 0700"
+	p := privatefile.Check(fi, true, s.uid, privatefile.OpenToOthers)
 	switch {
-	case fi.Mode()&os.ModeSymlink != 0:
-		return &UnsafeError{path, what + " is a symbolic link", fix}
-	case !fi.IsDir():
-		return &UnsafeError{path, what + " is not a directory", fix}
+	case p == nil:
+		return nil
+	case p.BadMode:
+		return &UnsafeError{path, what + " " + p.Text, fmt.Sprintf("run \"chmod 700 %s\"", path)}
 	}
-	if uid, ok := privatefile.Owner(fi); ok && uid != s.uid {
-		return &UnsafeError{path, fmt.Sprintf("%s belongs to uid %d, not to the current user (uid %d)", what, uid, s.uid), fix}
-	}
-	if perm := fi.Mode().Perm(); privatefile.PermsMeaningful && perm&0o077 != 0 {
-		return &UnsafeError{path, fmt.Sprintf("%s has mode %04o, open to group or others", what, perm),
-			fmt.Sprintf("run \"chmod 700 %s\"", path)}
-	}
-	return nil
+	return &UnsafeError{path, what + " " + p.Text, "remove it, or set " + EnvDir + " to a directory of your own with mode 0700"}
 }
 
 func (s *Store) checkFile(path string, fi os.FileInfo) error {
-	fix := "remove it (and `docker login` again)"
-	if !fi.Mode().IsRegular() {
-		return &UnsafeError{path, "not a regular file", fix}
+	p := privatefile.Check(fi, false, s.uid, privatefile.OpenToOthers)
+	switch {
+	case p == nil:
+		return nil
+	case p.BadMode:
+		return &UnsafeError{path, "the file " + p.Text, fmt.Sprintf("run \"chmod 600 %s\"", path)}
 	}
-	if uid, ok := privatefile.Owner(fi); ok && uid != s.uid {
-		return &UnsafeError{path, fmt.Sprintf("file belongs to uid %d, not to the current user (uid %d)", uid, s.uid), fix}
-	}
-	if perm := fi.Mode().Perm(); privatefile.PermsMeaningful && perm&0o077 != 0 {
-		return &UnsafeError{path, fmt.Sprintf("file has mode %04o, open to group or others", perm),
-			fmt.Sprintf("run \"chmod 600 %s\"", path)}
-	}
-	return nil
+	return &UnsafeError{path, "the file " + p.Text, "remove it (and `docker login` again)"}
 }
 
-// openNoFollow opens a file without following a final symlink.
+// openNoFollow opens a file without following a final symlink and without
+// waiting on a FIFO (see privatefile.Open); callers check the type.
 func openNoFollow(path string, flag int, perm os.FileMode) (*os.File, error) {
-	f, err := os.OpenFile(path, flag|oNoFollow, perm)
-	if err != nil && isLoop(err) {
+	f, err := privatefile.Open(path, flag, perm)
+	if err != nil && privatefile.IsSymlinkError(err) {
 		return nil, &UnsafeError{path, "the file is a symbolic link", "remove it (and `docker login` again)"}
 	}
 	return f, err

@@ -8,15 +8,13 @@ import (
 )
 
 const (
-	oNoFollow = 0
-	lockEx    = 1
-	lockNB    = 2
-	lockUn    = 4
+	lockEx = 1
+	lockNB = 2
+	lockUn = 4
 )
 
 // On other systems (Windows) writes fail: the store relies on flock(2).
 var errNoLocking = errors.New("the credential store is not supported on this platform (it needs flock)")
 
 func flock(*os.File, int) error { return errNoLocking }
-func isLoop(error) bool         { return false }
 func isWouldBlock(error) bool   { return false }

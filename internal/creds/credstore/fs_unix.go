@@ -9,10 +9,9 @@ import (
 )
 
 const (
-	oNoFollow = syscall.O_NOFOLLOW | syscall.O_CLOEXEC
-	lockEx    = syscall.LOCK_EX
-	lockNB    = syscall.LOCK_NB
-	lockUn    = syscall.LOCK_UN
+	lockEx = syscall.LOCK_EX
+	lockNB = syscall.LOCK_NB
+	lockUn = syscall.LOCK_UN
 )
 
 func flock(f *os.File, how int) error {
@@ -24,5 +23,4 @@ func flock(f *os.File, how int) error {
 	}
 }
 
-func isLoop(err error) bool       { return errors.Is(err, syscall.ELOOP) }
 func isWouldBlock(err error) bool { return errors.Is(err, syscall.EWOULDBLOCK) }
