@@ -155,6 +155,8 @@ func (c *Client) probeTagDelete(ctx context.Context, hc *http.Client) (bool, err
 //
 // Between the check in step 1 and the request that removes or overwrites
 // the tag lies one round trip; a push to the tag in that window is lost.
+// A resend of that request (after a failed attempt, or once a rate-limited
+// host lets requests go again) checks the tag again first.
 // Deletes refused by the registry give ErrDeleteDisabled; 401/403
 // ErrUnauthorized.
 func (c *Client) Untag(ctx context.Context, tag, expect string) error {
@@ -177,7 +179,7 @@ func (c *Client) Untag(ctx context.Context, tag, expect string) error {
 		if err := c.checkTag(ctx, hc, op, tag, expect); err != nil {
 			return err
 		}
-		done, err := c.deleteTag(ctx, hc, op, tag)
+		done, err := c.deleteTag(c.recheckedWrite(ctx, hc, op, tag, expect, ""), hc, op, tag)
 		if done || err != nil {
 			return err
 		}
@@ -193,7 +195,7 @@ func (c *Client) Untag(ctx context.Context, tag, expect string) error {
 	if err := c.checkTag(ctx, hc, op, tag, expect); err != nil {
 		return err
 	}
-	return c.overwriteAndDelete(ctx, hc, op, tag)
+	return c.overwriteAndDelete(ctx, hc, op, tag, expect)
 }
 
 // checkTag fails unless tag points to expect.
@@ -206,6 +208,32 @@ func (c *Client) checkTag(ctx context.Context, hc *http.Client, op, tag, expect 
 		return fmt.Errorf("registryapi: %s %s: %w: it points to %s now, not %s", op, c.repo.Name(), ErrTagMoved, d.Digest, expect)
 	}
 	return nil
+}
+
+// errWriteLanded ends the resending of a throw-away PUT whose earlier
+// attempt the registry applied (the tag points to the throw-away already).
+var errWriteLanded = errors.New("an earlier attempt of the write landed")
+
+// recheckedWrite is ctx for a write that removes or overwrites tag: every
+// resend of it (after a failed attempt or a rate-limited host's hold, which
+// may take minutes) first checks again that the tag points to expect, so
+// that a push during the wait is not lost. landed, when set, is the digest
+// the write puts on the tag: finding it there means an earlier attempt
+// went through.
+func (c *Client) recheckedWrite(ctx context.Context, hc *http.Client, op, tag, expect, landed string) context.Context {
+	return retry.RecheckBeforeResend(ctx, func(ctx context.Context) error {
+		d, err := c.resolveWith(ctx, hc, op, tag, true)
+		switch {
+		case err != nil:
+			return err
+		case d.Digest == expect:
+			return nil
+		case landed != "" && d.Digest == landed:
+			return errWriteLanded
+		}
+		return fmt.Errorf("registryapi: %s %s: %w while the write waited to be sent again: it points to %s now, not %s",
+			op, c.repo.Name(), ErrTagMoved, d.Digest, expect)
+	})
 }
 
 // deleteTag sends the OCI tag DELETE. done is false (with a nil error) when
@@ -248,18 +276,22 @@ func throwAway(tag string) ([]byte, string) {
 	return b, "sha256:" + hex.EncodeToString(sum[:])
 }
 
-func (c *Client) overwriteAndDelete(ctx context.Context, hc *http.Client, op, tag string) error {
+func (c *Client) overwriteAndDelete(ctx context.Context, hc *http.Client, op, tag, expect string) error {
 	body, dig := throwAway(tag)
-	if err := c.putThrowAway(ctx, hc, op, tag, body, dig); err != nil {
+	if err := c.putThrowAway(ctx, hc, op, tag, expect, body, dig); err != nil {
 		return err
 	}
 	return c.deleteThrowAwayFully(ctx, hc, op, body, dig)
 }
 
-// putThrowAway overwrites tag with the throw-away manifest body.
-func (c *Client) putThrowAway(ctx context.Context, hc *http.Client, op, tag string, body []byte, dig string) error {
+// putThrowAway overwrites tag, which points to expect, with the throw-away
+// manifest body.
+func (c *Client) putThrowAway(ctx context.Context, hc *http.Client, op, tag, expect string, body []byte, dig string) error {
 	hdr := http.Header{"Content-Type": {MediaTypeOCIManifest}}
-	resp, err := c.send(ctx, hc, http.MethodPut, c.url("/manifests/"+tag), hdr, body)
+	resp, err := c.send(c.recheckedWrite(ctx, hc, op, tag, expect, dig), hc, http.MethodPut, c.url("/manifests/"+tag), hdr, body)
+	if errors.Is(err, errWriteLanded) {
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("registryapi: %s %s: overwriting the tag: %w", op, c.repo.Name(), err)
 	}

@@ -124,7 +124,7 @@ func (c *Client) untagGroup(ctx context.Context, tags []TagAt, group []int, opts
 		op := "untag " + tags[i].Tag + " of"
 		err := c.checkTag(rctx, hc, op, tags[i].Tag, tags[i].Digest)
 		if err == nil {
-			err = c.putThrowAway(rctx, hc, op, tags[i].Tag, body, dig)
+			err = c.putThrowAway(rctx, hc, op, tags[i].Tag, tags[i].Digest, body, dig)
 		}
 		if err != nil {
 			done(i, err)

@@ -176,18 +176,21 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	var (
 		host     string // gate key, computed when first needed
 		lastCode int
+		waited   bool // an attempt failed, or the host's gate held the request
 	)
 	for attempt := 1; ; attempt++ {
 		if t.gates.active() {
 			if host == "" {
 				host = hostKey(req.URL)
 			}
-			if err := t.awaitHost(ctx, req, host, attempt, lastCode); err != nil {
+			held, err := t.awaitHost(ctx, req, host, attempt, lastCode)
+			if err != nil {
 				if attempt == 1 {
 					closeRequestBody(req)
 				}
 				return nil, err
 			}
+			waited = waited || held
 		}
 
 		r := req
@@ -197,6 +200,13 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 				return nil, newError(req, attempt-1, lastCode, "cannot replay the request body", err)
 			}
 		}
+		if check := recheck(ctx); waited && check != nil {
+			if err := check(ctx); err != nil {
+				closeRequestBody(r)
+				return nil, err
+			}
+		}
+		waited = true // every later attempt follows a wait (possibly of zero)
 
 		resp, err := t.send(r)
 		if err != nil {
@@ -321,17 +331,19 @@ type prefixedBody struct {
 }
 
 // awaitHost holds the request while its host is rate limited.
-func (t *Transport) awaitHost(ctx context.Context, req *http.Request, host string, attempt, lastCode int) error {
+// It reports whether it held the request at all.
+func (t *Transport) awaitHost(ctx context.Context, req *http.Request, host string, attempt, lastCode int) (held bool, err error) {
 	for {
 		now := t.now()
 		until, ok := t.gates.until(host, now)
 		if !ok {
-			return nil
+			return held, nil
 		}
+		held = true
 		// Stagger the requests released together by up to one backoff base.
 		wait := min(until.Sub(now), t.maxWait) + t.rand(t.base)
 		if err := t.pause(ctx, req, Event{Attempt: attempt, Err: ErrHostBackoff, Wait: wait}); err != nil {
-			return newError(req, attempt-1, lastCode, "interrupted while waiting for a rate-limited host", err)
+			return held, newError(req, attempt-1, lastCode, "interrupted while waiting for a rate-limited host", err)
 		}
 	}
 }
@@ -377,6 +389,28 @@ func sleepContext(ctx context.Context, d time.Duration) error {
 }
 
 type idempotentKey struct{}
+
+type recheckKey struct{}
+
+// RecheckBeforeResend makes the requests sent with ctx call check before
+// every attempt that follows a wait: a retry after a failed attempt, or the
+// first attempt once a rate-limited host's hold is over. A write whose
+// precondition the caller checked just before sending it (the tag still
+// points to the digest it judged) checks it again there, instead of landing
+// seconds or minutes after the check. An error from check ends the request
+// with that error, unsent. check gets the request's context, which carries
+// no check of its own: requests it sends are not rechecked.
+func RecheckBeforeResend(ctx context.Context, check func(ctx context.Context) error) context.Context {
+	return context.WithValue(ctx, recheckKey{}, check)
+}
+
+func recheck(ctx context.Context) func(context.Context) error {
+	check, _ := ctx.Value(recheckKey{}).(func(context.Context) error)
+	if check == nil {
+		return nil
+	}
+	return func(ctx context.Context) error { return check(context.WithValue(ctx, recheckKey{}, nil)) }
+}
 
 // Idempotent marks the requests made with ctx as safe to send again although
 // their method (POST, PATCH) is not in general: starting a blob upload

@@ -1059,3 +1059,78 @@ func TestBufferedReadsLargeBodyStreams(t *testing.T) {
 	assert.NilError(t, err)
 	assert.Equal(t, readBody(t, resp), big)
 }
+
+// TestRecheckBeforeResend: the check runs before each attempt after a wait
+// (a retry, a rate-limited host's hold), not before the first one; its
+// error ends the request unsent, and requests it sends are not rechecked.
+func TestRecheckBeforeResend(t *testing.T) {
+	var deletes atomic.Int32
+	var log []string
+	var mu sync.Mutex
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		log = append(log, r.Method)
+		mu.Unlock()
+		if r.Method == http.MethodDelete && deletes.Add(1) < 3 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	t.Cleanup(srv.Close)
+	rt := retry.NewTransport(srv.Client().Transport, newClock().Option())
+	del := func(ctx context.Context) (*http.Response, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodDelete, srv.URL+"/v2/app/manifests/old", nil)
+		assert.NilError(t, err)
+		return rt.RoundTrip(req)
+	}
+
+	t.Run("checked before every resend", func(t *testing.T) {
+		ctx := retry.RecheckBeforeResend(context.Background(), func(ctx context.Context) error {
+			// A request of the check itself is not checked again.
+			req, err := http.NewRequestWithContext(ctx, http.MethodHead, srv.URL+"/v2/app/manifests/old", nil)
+			assert.NilError(t, err)
+			resp, err := rt.RoundTrip(req)
+			if err == nil {
+				resp.Body.Close()
+			}
+			return err
+		})
+		resp, err := del(ctx)
+		assert.NilError(t, err)
+		resp.Body.Close()
+		assert.Check(t, is.Equal(resp.StatusCode, http.StatusAccepted))
+		assert.Check(t, is.DeepEqual(log, []string{"DELETE", "HEAD", "DELETE", "HEAD", "DELETE"}))
+	})
+
+	t.Run("a failing check ends the request unsent", func(t *testing.T) {
+		deletes.Store(0)
+		log = nil
+		moved := errors.New("the tag moved")
+		ctx := retry.RecheckBeforeResend(context.Background(), func(context.Context) error { return moved })
+		_, err := del(ctx)
+		assert.Check(t, is.ErrorIs(err, moved))
+		assert.Check(t, is.DeepEqual(log, []string{"DELETE"}))
+	})
+
+	t.Run("after a rate-limited host's hold", func(t *testing.T) {
+		limited := newServer(t, reply(429, "Retry-After", "3"), reply(202))
+		// One attempt: the 429 holds the host and is returned as it is.
+		rt := retry.NewTransport(limited.Client().Transport, newClock().Option(), retry.WithMaxAttempts(1))
+		resp, err := get(t, rt, limited.URL+"/v2/app/tags/list")
+		assert.NilError(t, err)
+		resp.Body.Close()
+		var checks []int32
+		ctx := retry.RecheckBeforeResend(context.Background(), func(context.Context) error {
+			checks = append(checks, limited.hits.Load())
+			return nil
+		})
+		req, err := http.NewRequestWithContext(ctx, http.MethodDelete, limited.URL+"/v2/app/manifests/old", nil)
+		assert.NilError(t, err)
+		resp, err = rt.RoundTrip(req)
+		assert.NilError(t, err)
+		resp.Body.Close()
+		assert.Check(t, is.Equal(resp.StatusCode, http.StatusAccepted))
+		assert.Check(t, is.DeepEqual(checks, []int32{1}), "checked once, after the hold, before the DELETE went")
+	})
+}
