@@ -308,3 +308,21 @@ func (c *countingRegistry) Resolve(ctx context.Context, tag string) (registryapi
 	c.mu.Unlock()
 	return c.fakeRegistry.Resolve(ctx, tag)
 }
+
+// TestKeptTagMovedOntoDeletedDigest: a kept tag re-pushed, after the
+// inventory, with the content of an image the plan deletes whole would go
+// with that manifest; the second listing finds it there and the deletion
+// becomes an untag.
+func TestKeptTagMovedOntoDeletedDigest(t *testing.T) {
+	f := newFake(map[string]string{"old": "sha256:1", "keep": "sha256:k", "other": "sha256:2"})
+	ctx := context.Background()
+	items, err := Inventory(ctx, f, 2, nil)
+	assert.NilError(t, err)
+	plan := MakePlan(items, decide("keep")(items), PlanOptions{DeleteManifests: true})
+	f.tags["keep"] = "sha256:1" // moved onto old's digest after the inventory
+	res, err := Execute(ctx, f, plan, Options{Parallel: 2})
+	assert.NilError(t, err)
+	assert.Check(t, is.DeepEqual(f.remaining(), []string{"keep"}))
+	assert.Check(t, is.Equal(byTag(res)["old"].Action, string(Untag)))
+	assert.Check(t, is.Equal(byTag(res)["other"].Action, string(DeleteManifest)))
+}

@@ -179,21 +179,39 @@ func (o Options) timeout() time.Duration {
 }
 
 // guardNewTags lists the tags again and keeps any new one; a new tag on a
-// digest the plan deletes turns that deletion into untags of the old tags.
+// digest the plan deletes whole turns that deletion into untags of the old
+// tags. When the plan deletes digests whole, it also resolves again every
+// tag that such a deletion does not name: one moved onto such a digest
+// since the inventory (a kept tag re-pushed with the content of a deleted
+// image) would go with it, so that deletion too becomes untags.
 func guardNewTags(ctx context.Context, reg Registry, plan Plan, results *results, parallel int) ([]Action, error) {
 	tags, err := reg.Tags(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var fresh []string
-	for _, t := range tags {
-		if _, known := plan.Items[t]; !known {
-			fresh = append(fresh, t)
+	wholly, named := map[string]bool{}, map[string]bool{} // digests deleted whole, and their tags
+	for _, a := range plan.Actions {
+		if a.Kind == DeleteManifest {
+			wholly[a.Digest] = true
+			for _, t := range a.Tags {
+				named[t] = true
+			}
 		}
 	}
-	digests := make([]string, len(fresh))
-	err = forEach(ctx, len(fresh), parallel, func(int) {}, func(ctx context.Context, i int) error {
-		d, err := reg.Resolve(ctx, fresh[i])
+	var fresh, recheck []string
+	for _, t := range tags {
+		_, known := plan.Items[t]
+		switch {
+		case !known:
+			fresh = append(fresh, t)
+		case len(wholly) > 0 && !named[t]:
+			recheck = append(recheck, t)
+		}
+	}
+	look := append(slices.Clip(fresh), recheck...)
+	digests := make([]string, len(look))
+	err = forEach(ctx, len(look), parallel, func(int) {}, func(ctx context.Context, i int) error {
+		d, err := reg.Resolve(ctx, look[i])
 		if errors.Is(err, registryapi.ErrNotFound) {
 			return nil
 		}
@@ -204,11 +222,16 @@ func guardNewTags(ctx context.Context, reg Registry, plan Plan, results *results
 		return nil, err
 	}
 	touched := map[string]bool{}
-	for i, t := range fresh {
-		if digests[i] != "" {
+	for i, t := range look {
+		if digests[i] == "" {
+			continue
+		}
+		if i < len(fresh) {
 			touched[digests[i]] = true
 			results.add(TagResult{Tag: t, Digest: digests[i], Keep: true, Reason: ReasonPushedDuringRun,
 				Detail: "pushed after the inventory, so no policy judged it", Outcome: Kept})
+		} else if digests[i] != plan.Items[t].Digest && wholly[digests[i]] {
+			touched[digests[i]] = true
 		}
 	}
 	var actions []Action
