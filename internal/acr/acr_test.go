@@ -17,6 +17,7 @@ import (
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 
+	"github.com/docker-werf/docker-werf/internal/apiclient"
 	"github.com/docker-werf/docker-werf/internal/cleanup"
 	"github.com/docker-werf/docker-werf/internal/cleanup/cleanuptest"
 	"github.com/docker-werf/docker-werf/internal/policy"
@@ -205,10 +206,12 @@ func TestListing(t *testing.T) {
 	})
 	for _, tc := range []struct {
 		name, link, want string
+		endless          bool
 	}{
-		{"Link without last", `</acr/v1/team%2Fapp/_tags?n=2>; rel="next"`, "has no last= parameter"},
-		{"malformed Link", `/acr/v1/x; rel="next"`, "malformed Link header"},
-		{"Link that never ends", `</acr/v1/team%2Fapp/_tags?last=a&n=2>; rel="next"`, "pagination does not end"},
+		{"Link without last", `</acr/v1/team%2Fapp/_tags?n=2>; rel="next"`, "has no last= parameter", false},
+		{"malformed Link", `/acr/v1/x; rel="next"`, "malformed Link header", false},
+		{"Link that never ends", `</acr/v1/team%2Fapp/_tags?last=a&n=2>; rel="next"`,
+			"acr: listing tags of " + fakeService + "/" + fakeRepo + ": pagination does not end", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFakeACR(t)
@@ -222,6 +225,7 @@ func TestListing(t *testing.T) {
 			}
 			_, err := newClient(t, f, adminCreds()).Tags(ctx)
 			assert.ErrorContains(t, err, tc.want)
+			assert.Check(t, is.Equal(errors.Is(err, apiclient.ErrEndlessPagination), tc.endless), "%v", err)
 		})
 	}
 }

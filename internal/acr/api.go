@@ -15,9 +15,6 @@ import (
 	"github.com/docker-werf/docker-werf/internal/registryapi"
 )
 
-// maxPages stops a listing that never ends.
-const maxPages = 100_000
-
 // maxBody bounds API answers.
 const maxBody = 64 << 20
 
@@ -170,25 +167,20 @@ func (c *Client) getJSON(ctx context.Context, op, u string, v any) (*http.Respon
 func (c *Client) TagDetails(ctx context.Context) ([]TagAttributes, error) {
 	const op = "listing tags of"
 	q := url.Values{"n": {strconv.Itoa(c.PageSize)}, "orderby": {"timedesc"}}
-	var out []TagAttributes
-	seen := map[string]bool{}
+	out := []TagAttributes{}
 	locked := map[string]string{}
 	listed := map[string]string{}
-	for page := 0; ; page++ {
-		if page >= maxPages {
-			return nil, fmt.Errorf("acr: %s %s: pagination does not end", op, c.name)
-		}
+	err := apiclient.Pages(c.acrURL("/_tags", q), func(page int, u string) (string, error) {
 		var list struct {
 			Tags []tagJSON `json:"tags"`
 		}
-		resp, err := c.getJSON(ctx, op, c.acrURL("/_tags", q), &list)
+		resp, err := c.getJSON(ctx, op, u, &list)
 		var ae *APIError
 		if page == 0 && errors.As(err, &ae) && ae.StatusCode == http.StatusNotFound && ae.HasCode("NAME_UNKNOWN") {
-			out = []TagAttributes{}
-			break
+			return "", nil // no tags
 		}
 		if err != nil {
-			return nil, err
+			return "", err
 		}
 		for _, t := range list.Tags {
 			a := t.attributes()
@@ -203,16 +195,19 @@ func (c *Client) TagDetails(ctx context.Context) ([]TagAttributes, error) {
 		}
 		last, err := nextLast(resp.Header.Values("Link"))
 		if err != nil {
-			return nil, fmt.Errorf("acr: %s %s: %w", op, c.name, err)
+			return "", fmt.Errorf("acr: %s %s: %w", op, c.name, err)
 		}
 		if last == "" || len(list.Tags) == 0 {
-			break
+			return "", nil
 		}
-		if seen[last] {
-			return nil, fmt.Errorf("acr: %s %s: pagination does not end (last=%s again)", op, c.name, last)
-		}
-		seen[last] = true
 		q.Set("last", last)
+		return c.acrURL("/_tags", q), nil
+	})
+	if errors.Is(err, apiclient.ErrEndlessPagination) {
+		return nil, fmt.Errorf("acr: %s %s: %w", op, c.name, err)
+	}
+	if err != nil {
+		return nil, err
 	}
 	c.mu.Lock()
 	c.locked, c.listed, c.listedAt = locked, listed, c.Now()

@@ -22,6 +22,7 @@ import (
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 
+	"github.com/docker-werf/docker-werf/internal/apiclient"
 	"github.com/docker-werf/docker-werf/internal/cleanup"
 	"github.com/docker-werf/docker-werf/internal/cleanup/cleanuptest"
 	"github.com/docker-werf/docker-werf/internal/registry"
@@ -227,7 +228,8 @@ func TestTagsPagination(t *testing.T) {
 		f.repeatTok = true
 		f.addImage("one", time.Now(), "a")
 		_, err := newFakeClient(t, f).Tags(context.Background())
-		assert.ErrorContains(t, err, "pagination does not end")
+		assert.Check(t, errors.Is(err, apiclient.ErrEndlessPagination), "%v", err)
+		assert.ErrorContains(t, err, "ecr: listing tags of 123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/app: DescribeImages: pagination does not end")
 	})
 	t.Run("a repository ECR does not know", func(t *testing.T) {
 		f := newFakeECR(t)

@@ -23,8 +23,9 @@ import (
 var ErrReferencedByManifestList = fmt.Errorf("kept: a manifest list in the repository refers to the image "+
 	"(ECR ImageReferencedByManifestList): %w", cleanup.ErrProtected)
 
-// maxPages stops a listing whose nextToken never ends.
-const maxPages = 100_000
+// firstPage is the cursor apiclient.Pages starts DescribeImages with: the
+// first request carries no nextToken, the later ones the previous answer's.
+const firstPage = "(first page)"
 
 func checkDigest(d string) error {
 	if !registryapi.ValidSHA256(d) {
@@ -59,15 +60,16 @@ func (c *Client) Tags(ctx context.Context) ([]string, error) {
 	}
 	l := &listing{started: started, byTag: map[string]*image{}}
 	var found []*image
-	seen := map[string]bool{}
-	for page := 0; ; page++ {
+	err := apiclient.Pages(firstPage, func(page int, token string) (string, error) {
+		if page > 0 {
+			in.NextToken = aws.String(token)
+		}
 		out, err := c.api.DescribeImages(ctx, in)
 		if err != nil {
 			if page == 0 && isCode(err, "RepositoryNotFoundException") {
-				c.setListing(l, nil)
-				return []string{}, nil
+				return "", nil // no tags
 			}
-			return nil, c.apiError(op, "ecr:DescribeImages", err)
+			return "", c.apiError(op, "ecr:DescribeImages", err)
 		}
 		for i := range out.ImageDetails {
 			img := fromDetail(&out.ImageDetails[i])
@@ -79,15 +81,13 @@ func (c *Client) Tags(ctx context.Context) ([]string, error) {
 				l.byTag[t] = img
 			}
 		}
-		next := aws.ToString(out.NextToken)
-		if next == "" {
-			break
-		}
-		if seen[next] || page+1 >= maxPages {
-			return nil, fmt.Errorf("ecr: %s %s: DescribeImages pagination does not end (nextToken repeated)", op, c.name)
-		}
-		seen[next] = true
-		in.NextToken = aws.String(next)
+		return aws.ToString(out.NextToken), nil
+	})
+	if errors.Is(err, apiclient.ErrEndlessPagination) {
+		return nil, fmt.Errorf("ecr: %s %s: DescribeImages: %w", op, c.name, err)
+	}
+	if err != nil {
+		return nil, err
 	}
 	c.setListing(l, found)
 	tags := make([]string, 0, len(l.byTag))

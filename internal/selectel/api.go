@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -141,10 +142,6 @@ func (c *Client) repositoryPath(registryID string) string {
 // default is 10).
 const registriesPageSize = 100
 
-// maxRegistryPages bounds the /registries listing: a server that keeps
-// answering full pages is broken, not a project with 100,000 registries.
-const maxRegistryPages = 1000
-
 type craasRegistry struct {
 	ID   string `json:"id"`
 	Name string `json:"name"`
@@ -160,30 +157,39 @@ func (c *Client) registryIDFor(ctx context.Context) (string, error) {
 	}
 	const op = "finding the registry of"
 	var names []string
-	for page := 0; page < maxRegistryPages; page++ {
-		regs, err := c.registriesPage(ctx, op, page*registriesPageSize)
+	err := apiclient.Pages("0", func(_ int, offset string) (string, error) {
+		regs, err := c.registriesPage(ctx, op, offset)
 		if err != nil {
 			return "", err
 		}
 		for _, r := range regs {
 			if r.Name == c.registry && r.ID != "" {
 				c.registryID = r.ID
-				return r.ID, nil
+				return "", nil
 			}
 			names = append(names, r.Name)
 		}
 		if len(regs) < registriesPageSize {
-			return "", fmt.Errorf("selectel: %s %s: %w: the project has no registry %q (it has: %s); check %s",
-				op, c.name, registryapi.ErrNotFound, c.registry, strings.Join(names, ", "), projectFlags())
+			return "", nil
 		}
+		n, _ := strconv.Atoi(offset)
+		return strconv.Itoa(n + len(regs)), nil
+	})
+	switch {
+	case errors.Is(err, apiclient.ErrEndlessPagination):
+		return "", fmt.Errorf("selectel: %s %s: GET /registries: %w", op, c.name, err)
+	case err != nil:
+		return "", err
+	case c.registryID == "":
+		return "", fmt.Errorf("selectel: %s %s: %w: the project has no registry %q (it has: %s); check %s",
+			op, c.name, registryapi.ErrNotFound, c.registry, strings.Join(names, ", "), projectFlags())
 	}
-	return "", fmt.Errorf("selectel: %s %s: GET /registries: pagination does not end after %d pages",
-		op, c.name, maxRegistryPages)
+	return c.registryID, nil
 }
 
 // registriesPage reads one page of GET /registries.
-func (c *Client) registriesPage(ctx context.Context, op string, offset int) ([]craasRegistry, error) {
-	resp, err := c.do(ctx, op, http.MethodGet, fmt.Sprintf("/registries?limit=%d&offset=%d", registriesPageSize, offset))
+func (c *Client) registriesPage(ctx context.Context, op, offset string) ([]craasRegistry, error) {
+	resp, err := c.do(ctx, op, http.MethodGet, fmt.Sprintf("/registries?limit=%d&offset=%s", registriesPageSize, offset))
 	if err != nil {
 		return nil, err
 	}
