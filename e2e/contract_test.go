@@ -13,6 +13,7 @@ import (
 	"github.com/docker-werf/docker-werf/e2e/harness"
 	"github.com/docker-werf/docker-werf/internal/cleanup"
 	"github.com/docker-werf/docker-werf/internal/cleanup/cleanuptest"
+	"github.com/docker-werf/docker-werf/internal/registry"
 	"github.com/docker-werf/docker-werf/internal/registryapi"
 )
 
@@ -69,8 +70,8 @@ func (b *registryAPIBackend) Unauthorized(*testing.T) (cleanup.Registry, string)
 	return b.client("not-the-password"), "401"
 }
 
-func (b *registryAPIBackend) PageSize() int     { return 2 }
-func (b *registryAPIBackend) CannotUntag() bool { return false }
+func (b *registryAPIBackend) PageSize() int       { return 2 }
+func (b *registryAPIBackend) Kind() registry.Kind { return registry.Default }
 
 // fixedKeychain answers every registry with one authenticator.
 type fixedKeychain struct{ auth authn.Authenticator }

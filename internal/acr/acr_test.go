@@ -125,8 +125,8 @@ func (b *backend) Unauthorized(*testing.T) (cleanup.Registry, string) {
 	return newClient(b.t, b.f, Credentials{Username: adminUser, Password: "wrong"}), "--repo-acr-password (WERF_REPO_ACR_PASSWORD)"
 }
 
-func (b *backend) PageSize() int     { return 2 }
-func (b *backend) CannotUntag() bool { return false }
+func (b *backend) PageSize() int       { return 2 }
+func (b *backend) Kind() registry.Kind { return registry.ACR }
 
 func TestContract(t *testing.T) {
 	for _, mode := range []string{"basic", "refresh", "entra"} {

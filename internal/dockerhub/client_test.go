@@ -66,8 +66,8 @@ func (b *backend) RateLimitNext(*testing.T)                  { b.f.rateLimitNext
 func (b *backend) Unauthorized(t *testing.T) (cleanup.Registry, string) {
 	return newClient(t, b.f, Credentials{Token: "not-a-valid-token"}), "--repo-docker-hub-token (WERF_REPO_DOCKER_HUB_TOKEN)"
 }
-func (b *backend) PageSize() int     { return 2 }
-func (b *backend) CannotUntag() bool { return false }
+func (b *backend) PageSize() int       { return 2 }
+func (b *backend) Kind() registry.Kind { return registry.DockerHub }
 
 func TestContract(t *testing.T) {
 	cleanuptest.Run(t, func(t *testing.T) cleanuptest.Backend {

@@ -112,8 +112,8 @@ func (b *backend) RateLimitNext(*testing.T) {
 func (b *backend) Unauthorized(*testing.T) (cleanup.Registry, string) {
 	return b.f.client(b.t, staticCreds("AKIAWRONGWRONGWRONG0", fakeSecret)), "AWS refused the credentials"
 }
-func (b *backend) PageSize() int     { return 2 }
-func (b *backend) CannotUntag() bool { return false }
+func (b *backend) PageSize() int       { return 2 }
+func (b *backend) Kind() registry.Kind { return registry.ECR }
 
 func TestContract(t *testing.T) {
 	cleanuptest.Run(t, func(t *testing.T) cleanuptest.Backend {

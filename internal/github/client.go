@@ -14,8 +14,9 @@
 //     is the manifest digest and metadata.container.tags are its tags;
 //     created_at is when the manifest was first pushed;
 //   - deletion: DELETE .../versions/{id} deletes the manifest with all its
-//     tags. A single tag cannot be removed, so the Client says CannotUntag
-//     and cleanup deletes a version only when every tag on it is to go.
+//     tags. A single tag cannot be removed: the registry spec of the kind says
+//     so (Deletion.UntagSafe false), Untag refuses, and cleanup deletes a
+//     version only when every tag on it is to go.
 //
 // A token without the rights to delete gets a 403 whose error names the
 // scopes needed (read:packages and delete:packages) and says that a
@@ -256,10 +257,6 @@ func sameHostRedirect(req *http.Request, via []*http.Request) error {
 
 // Repository returns host/path.
 func (c *Client) Repository() string { return c.name }
-
-// CannotUntag reports that GitHub Packages deletes whole package versions
-// only.
-func (c *Client) CannotUntag() bool { return true }
 
 // tokenCredential names the flag and variable of the token.
 func tokenCredential() string { return registry.CredentialName(registry.CredGitHubToken) }

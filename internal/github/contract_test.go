@@ -7,6 +7,7 @@ import (
 
 	"github.com/docker-werf/docker-werf/internal/cleanup"
 	"github.com/docker-werf/docker-werf/internal/cleanup/cleanuptest"
+	"github.com/docker-werf/docker-werf/internal/registry"
 )
 
 // backend runs the cleanup contract against the fake GitHub API.
@@ -52,8 +53,8 @@ func (b *backend) Unauthorized(*testing.T) (cleanup.Registry, string) {
 	return b.f.client("ghp_" + "notTheRightTokenAtAll00000000000000"), tokenCredential()
 }
 
-func (b *backend) PageSize() int     { return 2 }
-func (b *backend) CannotUntag() bool { return true }
+func (b *backend) PageSize() int       { return 2 }
+func (b *backend) Kind() registry.Kind { return registry.GitHub }
 
 func TestContract(t *testing.T) {
 	for _, tc := range []struct {

@@ -271,7 +271,7 @@ func TestUntagIsRefused(t *testing.T) {
 	err := f.client(f.token).Untag(ctx, "a", d)
 	assert.Check(t, errors.Is(err, ErrCannotUntag))
 	assert.Check(t, is.Len(f.requestLog(), 0))
-	assert.Check(t, f.client(f.token).CannotUntag())
+	assert.Check(t, !registry.SpecFor(registry.GitHub).Deletion.UntagSafe)
 }
 
 func TestDeleteManifest(t *testing.T) {
@@ -514,7 +514,7 @@ func TestCleanupFixtures(t *testing.T) {
 	for _, it := range items {
 		ds = append(ds, policy.Decision{Tag: it.Tag, Keep: keep[it.Tag], Reason: "test"})
 	}
-	plan := cleanup.MakePlan(items, ds, cleanup.PlanOptions{CannotUntag: c.CannotUntag()})
+	plan := cleanup.MakePlan(items, ds, cleanup.PlanOptions{CannotUntag: !registry.SpecFor(registry.GitHub).Deletion.UntagSafe})
 	res, err := cleanup.Execute(ctx, c, plan, cleanup.Options{Parallel: 2})
 	assert.NilError(t, err)
 	outcome := map[string]cleanup.Outcome{}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/docker-werf/docker-werf/internal/cleanup"
 	"github.com/docker-werf/docker-werf/internal/cleanup/cleanuptest"
+	"github.com/docker-werf/docker-werf/internal/registry"
 )
 
 const contractPath = "group/project/app"
@@ -69,8 +70,8 @@ func (b *backend) Unauthorized(*testing.T) (cleanup.Registry, string) {
 	return b.f.client(contractPath, b.creds(false)), want
 }
 
-func (b *backend) PageSize() int     { return 2 }
-func (b *backend) CannotUntag() bool { return false }
+func (b *backend) PageSize() int       { return 2 }
+func (b *backend) Kind() registry.Kind { return registry.GitLab }
 
 func TestContract(t *testing.T) {
 	for _, job := range []bool{false, true} {

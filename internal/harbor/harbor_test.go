@@ -73,8 +73,8 @@ func (b *backend) RateLimitNext(*testing.T) {
 func (b *backend) Unauthorized(*testing.T) (cleanup.Registry, string) {
 	return newClient(b.t, b.f, adminUser, "not-the-password"), "--repo-harbor-password (WERF_REPO_HARBOR_PASSWORD)"
 }
-func (b *backend) PageSize() int     { return 2 }
-func (b *backend) CannotUntag() bool { return false }
+func (b *backend) PageSize() int       { return 2 }
+func (b *backend) Kind() registry.Kind { return registry.Harbor }
 
 func TestContract(t *testing.T) {
 	cleanuptest.Run(t, func(t *testing.T) cleanuptest.Backend {

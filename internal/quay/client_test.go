@@ -66,8 +66,8 @@ func (b *backend) RateLimitNext(*testing.T) {
 func (b *backend) Unauthorized(t *testing.T) (cleanup.Registry, string) {
 	return newClient(t, b.f, "not-a-valid-token"), "--repo-quay-token (WERF_REPO_QUAY_TOKEN)"
 }
-func (b *backend) PageSize() int     { return 2 }
-func (b *backend) CannotUntag() bool { return false }
+func (b *backend) PageSize() int       { return 2 }
+func (b *backend) Kind() registry.Kind { return registry.Quay }
 
 func TestContract(t *testing.T) {
 	cleanuptest.Run(t, func(t *testing.T) cleanuptest.Backend {

@@ -97,8 +97,8 @@ func (c *Client) Inspect(ctx context.Context, d registryapi.Descriptor) (registr
 	return c.regAPI.Inspect(ctx, d)
 }
 
-// Untag always fails: the CRaaS API removes whole images only (see
-// CannotUntag).
+// Untag always fails: the CRaaS API removes whole images only, as the
+// registry spec of the kind says.
 func (c *Client) Untag(_ context.Context, tag, _ string) error {
 	return fmt.Errorf("selectel: untagging %s of %s: %w", tag, c.name, ErrCannotUntag)
 }

@@ -18,9 +18,9 @@
 //     → 204, which deletes the image and every tag on it.
 //
 // The API has no call that removes a single tag, so the client cannot
-// untag: CannotUntag reports true, Untag fails saying so, and cleanup keeps
-// a tag whose image still carries a kept tag. Tag listings carry no digests
-// or times: Resolve and Inspect use the Docker Registry API
+// untag: the registry spec of the kind says so, Untag fails, and cleanup
+// keeps a tag whose image still carries a kept tag. Tag listings carry no
+// digests or times: Resolve and Inspect use the Docker Registry API
 // (WithRegistryAPI).
 //
 // 429 answers (Selectel's rate limit, with Retry-After) and 5xx are retried
@@ -219,6 +219,3 @@ func New(repo registry.Repository, creds Credentials, opts ...Option) (*Client, 
 
 // Repository returns host/path.
 func (c *Client) Repository() string { return c.name }
-
-// CannotUntag reports that the Selectel API deletes whole images only.
-func (c *Client) CannotUntag() bool { return true }

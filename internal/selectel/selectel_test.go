@@ -109,8 +109,8 @@ func (b *backend) Unauthorized(*testing.T) (cleanup.Registry, string) {
 	c, _ := b.f.client(b.t, creds)
 	return c, "--repo-selectel-password (WERF_REPO_SELECTEL_PASSWORD)"
 }
-func (b *backend) PageSize() int     { return 2 }
-func (b *backend) CannotUntag() bool { return true }
+func (b *backend) PageSize() int       { return 2 }
+func (b *backend) Kind() registry.Kind { return registry.Selectel }
 
 func TestContract(t *testing.T) {
 	cleanuptest.Run(t, func(t *testing.T) cleanuptest.Backend {
@@ -141,7 +141,6 @@ func TestNew(t *testing.T) {
 	assert.NilError(t, err)
 	assert.Check(t, is.Equal(c.registry, "myreg"))
 	assert.Check(t, is.Equal(c.repository, "group/app"))
-	assert.Check(t, c.CannotUntag())
 	assert.Check(t, is.Equal(c.base, DefaultBaseURL))
 }
 

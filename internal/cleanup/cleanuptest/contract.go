@@ -14,6 +14,7 @@ import (
 
 	"github.com/docker-werf/docker-werf/internal/cleanup"
 	"github.com/docker-werf/docker-werf/internal/policy"
+	"github.com/docker-werf/docker-werf/internal/registry"
 )
 
 // Backend is one registry under test, freshly made for each scenario.
@@ -36,9 +37,13 @@ type Backend interface {
 	// PageSize is the server's page size for tag listings (Seed makes more
 	// tags than that in the pagination scenario).
 	PageSize() int
-	// CannotUntag says the registry deletes whole images only.
-	CannotUntag() bool
+	// Kind is the registry's kind: its spec (registry.SpecFor) says whether
+	// it can untag, and the scenarios hold the client to that.
+	Kind() registry.Kind
 }
+
+// cannotUntag is what the spec of b's kind says.
+func cannotUntag(b Backend) bool { return !registry.SpecFor(b.Kind()).Deletion.UntagSafe }
 
 // Run runs every scenario against backends made by newBackend.
 func Run(t *testing.T, newBackend func(t *testing.T) Backend) {
@@ -46,7 +51,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) Backend) {
 		b := newBackend(t)
 		b.Seed(t, map[string]string{"keep": "one", "old-same": "one", "old-other": "two"})
 		res := cleanupKeeping(t, b, false, "keep")
-		if b.CannotUntag() {
+		if cannotUntag(b) {
 			assert.Check(t, is.DeepEqual(b.Tags(t), []string{"keep", "old-same"}))
 			assert.Check(t, is.Equal(res["old-same"].Reason, cleanup.ReasonCannotUntag))
 			return
@@ -55,7 +60,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) Backend) {
 	})
 	t.Run("untag removes exactly one tag", func(t *testing.T) {
 		b := newBackend(t)
-		if b.CannotUntag() {
+		if cannotUntag(b) {
 			t.Skip("this registry deletes whole images only; the shared-digest scenario covers it")
 		}
 		b.Seed(t, map[string]string{"a": "one", "b": "one", "c": "one"})
@@ -115,7 +120,8 @@ func cleanupKeeping(t *testing.T, b Backend, dryRun bool, keep ...string) map[st
 	for _, it := range items {
 		ds = append(ds, policy.Decision{Tag: it.Tag, Keep: slices.Contains(keep, it.Tag), Reason: "test"})
 	}
-	plan := cleanup.MakePlan(items, ds, cleanup.PlanOptions{CannotUntag: b.CannotUntag()})
+	d := registry.SpecFor(b.Kind()).Deletion
+	plan := cleanup.MakePlan(items, ds, cleanup.PlanOptions{CannotUntag: !d.UntagSafe, UntagDeletesImage: d.UntagDeletesImage})
 	res, err := cleanup.Execute(ctx, reg, plan, cleanup.Options{Parallel: 2, DryRun: dryRun})
 	assert.NilError(t, err)
 	out := map[string]cleanup.TagResult{}
