@@ -40,7 +40,8 @@ func runECRLogin(ctx context.Context, dockerCLI command.Cli, addr string) error 
 	}
 	repo, err := registry.ParseRepository(host+"/docker-werf-login", registry.ECR, nil)
 	if err != nil || repo.ECR == nil {
-		return fmt.Errorf("%s is not an Amazon ECR registry: expected <account>.dkr.ecr.<region>.amazonaws.com", addr)
+		return fmt.Errorf("%s is not an Amazon ECR registry: expected <account>.dkr.ecr.<region>.amazonaws.com",
+			registry.RedactAddress(addr))
 	}
 	client, err := ecr.New(repo, ecr.Credentials{})
 	if err != nil {

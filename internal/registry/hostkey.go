@@ -35,7 +35,7 @@ const hostKeyExpected = `expected host[:port] or http(s)://host[:port][/path], e
 func HostKey(server string) (string, error) {
 	key, err := hostKey(server)
 	if err != nil {
-		return "", fmt.Errorf("invalid registry address %s: %w%s", quote(server), err, hint(err, hostKeyExpected))
+		return "", fmt.Errorf("invalid registry address %s: %w%s", quoteAddress(server), err, hint(err, hostKeyExpected))
 	}
 	return key, nil
 }
@@ -52,7 +52,7 @@ func hostKey(server string) (string, error) {
 		s = s[:i]
 	}
 	if strings.Contains(s, "@") {
-		return "", errors.New("credentials (user@) in the address are not allowed")
+		return "", errCredentials
 	}
 	return parseAuthority(s)
 }

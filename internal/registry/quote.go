@@ -21,6 +21,12 @@ func quote(s string) string {
 	return quoteN(s, maxEcho)
 }
 
+// quoteAddress quotes an address as quote does, with its userinfo redacted
+// first, so that no cut leaves part of a password.
+func quoteAddress(s string) string {
+	return quote(RedactAddress(s))
+}
+
 // quotePart quotes a piece of an input that quote already shows.
 func quotePart(s string) string {
 	return quoteN(s, maxPartEcho)

@@ -45,11 +45,11 @@ const repoExpected = `expected a repository such as "registry.example.com/group/
 func ParseRepository(repo string, override Kind, env Env) (Repository, error) {
 	kind, err := ParseKind(string(override))
 	if err != nil {
-		return Repository{}, fmt.Errorf("repository %s: %w", quote(repo), err)
+		return Repository{}, fmt.Errorf("repository %s: %w", quoteAddress(repo), err)
 	}
 	host, path, err := splitRepository(repo)
 	if err != nil {
-		return Repository{}, fmt.Errorf("invalid repository %s: %w%s", quote(repo), err, hint(err, repoExpected))
+		return Repository{}, fmt.Errorf("invalid repository %s: %w%s", quoteAddress(repo), err, hint(err, repoExpected))
 	}
 	r := Repository{Raw: repo, Host: host, Path: path, Kind: kind, KindSource: KindSourceOverride}
 	if kind == "" {
@@ -69,16 +69,14 @@ func splitRepository(repo string) (host, path string, err error) {
 	if s, err = stripScheme(s, "https"); err != nil {
 		return "", "", err
 	}
-	if i := strings.IndexByte(s, '@'); i >= 0 {
-		if after := s[i+1:]; !strings.Contains(after, ":") || strings.Contains(after, "/") {
-			return "", "", errors.New("credentials (user@) in the address are not allowed")
-		}
-		return "", "", fmt.Errorf("it has a digest; %s, e.g. %s", noTagExpected, quotePart(s[:i]))
+	if _, ok := userinfoEnd(s); ok {
+		return "", "", errCredentials
 	}
-	if i := strings.LastIndexByte(s, '/'); i >= 0 {
-		if name, _, ok := strings.Cut(s[i+1:], ":"); ok {
-			return "", "", fmt.Errorf("it has a tag; %s, e.g. %s", noTagExpected, quotePart(s[:i+1]+name))
-		}
+	if i := strings.IndexByte(s, '@'); i >= 0 {
+		return "", "", fmt.Errorf("it has a digest; %s, e.g. %s", noTagExpected, quotePart(withoutTag(s[:i])))
+	}
+	if i := strings.LastIndexByte(s, '/'); i >= 0 && strings.Contains(s[i+1:], ":") {
+		return "", "", fmt.Errorf("it has a tag; %s, e.g. %s", noTagExpected, quotePart(withoutTag(s)))
 	}
 	first, rest, hasSlash := strings.Cut(s, "/")
 	host, path = DockerHubHost, s
@@ -106,6 +104,13 @@ func splitRepository(repo string) (host, path string, err error) {
 }
 
 const noTagExpected = "expected a repository without a tag or digest"
+
+// withoutTag drops a ":tag" from the last component of a name.
+func withoutTag(s string) string {
+	i := strings.LastIndexByte(s, '/') + 1
+	name, _, _ := strings.Cut(s[i:], ":")
+	return s[:i] + name
+}
 
 // checkLoneComponent rejects a single component that is not a Docker Hub
 // official image name but a name with a tag, or a registry host without a

@@ -104,7 +104,13 @@ func TestParseRepositoryErrors(t *testing.T) {
 		{"hub tag", "nginx:1.25", `it has a tag; expected a repository without a tag or digest, e.g. "nginx"`},
 		{"hub user tag", "user/app:latest", `it has a tag`},
 		{"digest", "registry.example.com/app@sha256:0123", `it has a digest; expected a repository without a tag or digest, e.g. "registry.example.com/app"`},
-		{"tag and digest", "app:1@sha256:0123", "it has a digest"},
+		{"tag and digest", "app:1@sha256:" + strings.Repeat("0", 64), `it has a digest; expected a repository without a tag or digest, e.g. "app"`},
+		{"tag and digest with host", "registry.example.com/app:1@sha256:0123", `it has a digest; expected a repository without a tag or digest, e.g. "registry.example.com/app"`},
+		{"not a digest after a slash", "Not/A/Repository:tag@x", `invalid repository "Not/A/Repository:tag@x": it has a digest`},
+		// "name:tag@alg:short" reads as "user:password@host:port" too, so
+		// it is taken for credentials: a password must not be echoed.
+		{"short digest of a lone name", "app:1@sha256:0123", `invalid repository "[redacted]@sha256:0123": credentials (user@)`},
+		{"userinfo and port", "user:S3CRET@registry.example.com:5000", `invalid repository "[redacted]@registry.example.com:5000": credentials (user@)`},
 		{"host only", "registry.example.com", `it names a registry host but no repository, expected HOST/PATH, e.g. "registry.example.com/app"`},
 		{"host and port only", "registry.example.com:5000", "it names a registry host but no repository"},
 		{"localhost only", "localhost", "it names a registry host but no repository"},
