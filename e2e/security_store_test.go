@@ -86,3 +86,37 @@ func TestCredHelperRefusesNonRegularStoreFiles(t *testing.T) {
 		})
 	}
 }
+
+// TestCredHelperRemovesKilledStoresTemps: a store killed before its rename
+// leaves .credentials.json.*.tmp holding the secret. erase, and gc of a
+// scope it keeps, remove every such file older than a minute (a killed
+// writer's) and leave a younger one (a live writer's).
+func TestCredHelperRemovesKilledStoresTemps(t *testing.T) {
+	h := harness.New(t)
+	pass := h.RandomSecret("pw-")
+	store := `{"ServerURL":"registry.example.com","Username":"alice","Secret":"` + pass + `"}`
+	for _, args := range [][]string{{"erase"}, {"gc", "--older-than", "7d"}} {
+		t.Run(args[0], func(t *testing.T) {
+			env := harness.NewEnv(t)
+			runHelper(t, h, env, store, "store").Assert(t, icmd.Success)
+			dir := onlyScopeDir(t, env)
+			write := func(name string, age time.Duration) string {
+				p := filepath.Join(dir, name)
+				assert.NilError(t, os.WriteFile(p, []byte(store), 0o600))
+				mtime := time.Now().Add(-age)
+				assert.NilError(t, os.Chtimes(p, mtime, mtime))
+				return p
+			}
+			stale := []string{write(".credentials.json.1111.tmp", 2*time.Minute), write(".credentials.json.2222.tmp", 48*time.Hour)}
+			fresh := write(".credentials.json.3333.tmp", 0)
+
+			runHelper(t, h, env, "registry.example.com", args...).Assert(t, icmd.Success)
+			for _, p := range stale {
+				_, err := os.Lstat(p)
+				assert.Check(t, os.IsNotExist(err), "%s is left: %v", filepath.Base(p), err)
+			}
+			_, err := os.Lstat(fresh)
+			assert.Check(t, err, "a live writer's temp file was removed")
+		})
+	}
+}

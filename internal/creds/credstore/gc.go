@@ -34,7 +34,8 @@ type Removed struct {
 // GC removes scope directories unused for at least opts.OlderThan: CI job
 // scopes (the job is over) and docker-config scopes whose config directory
 // no longer exists. Scopes of existing docker config directories are kept
-// however old, as are directories GC does not recognise. Each removal holds
+// however old, as are directories GC does not recognise; from the scopes it
+// keeps it removes the temp files killed writers left. Each removal holds
 // the scope lock; a scope locked by a running writer is skipped. Problems
 // with single scopes are joined into the returned error after the others
 // were processed; an unsafe root is refused outright.
@@ -60,7 +61,11 @@ func (s *Store) GC(opts GCOptions) ([]Removed, error) {
 		if !isScopeDirName(de.Name()) {
 			continue
 		}
-		r, ok, err := s.gcScope(filepath.Join(s.root, de.Name()), now, opts)
+		dir := filepath.Join(s.root, de.Name())
+		r, ok, err := s.gcScope(dir, now, opts)
+		if err == nil && !ok && !opts.DryRun {
+			err = s.sweepScope(dir, now)
+		}
 		if err != nil {
 			errs = append(errs, err)
 		}
@@ -117,6 +122,29 @@ func (s *Store) gcScope(dir string, now time.Time, opts GCOptions) (Removed, boo
 		return Removed{}, false, fmt.Errorf("removing %s: %w", dir, err)
 	}
 	return r, true, nil
+}
+
+// sweepScope removes the stale temp files of a scope GC keeps, under its
+// lock; a scope a writer holds is left for the next run.
+func (s *Store) sweepScope(dir string, now time.Time) error {
+	fi, err := os.Lstat(dir)
+	if err != nil || s.checkDir(dir, "credential scope directory", fi) != nil {
+		return nil // gone, or reported by gcScope
+	}
+	// Lock only when there is something to remove: taking the lock may
+	// create the lock file, which would make a half-created scope look used.
+	if stale, err := staleTemps(dir, now); len(stale) == 0 || err != nil {
+		return err
+	}
+	l, err := s.lock(dir, false)
+	if errors.Is(err, errBusy) || errors.Is(err, errScopeGone) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer l.unlock()
+	return removeStaleTemps(dir, now)
 }
 
 // due reports whether a scope directory is old enough and of a kind GC may

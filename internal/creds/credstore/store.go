@@ -11,7 +11,9 @@
 //
 // Writers hold an exclusive flock on the scope's lock file and replace
 // credentials.json atomically (temp file in the same directory, fsync,
-// rename), so readers need no lock and never see a torn file. Every
+// rename), so readers need no lock and never see a torn file. A temp file
+// a killed writer left (it holds secrets) is removed by the next write to
+// the scope, an erase included, or by gc, once it is a minute old. Every
 // directory and file is checked before use: a symlink, a non-directory,
 // another owner or group/other permission bits are refused with an error that
 // names the path and the fix. Files are opened with O_NOFOLLOW.
@@ -204,7 +206,9 @@ func (sc *Scope) touch() {
 }
 
 // update runs fn on the stored map under the scope lock and writes the
-// result back atomically when fn reports a change. With create false, a
+// result back atomically when fn reports a change. It first removes the
+// temp files killed writers left (removeStaleTemps), so an erase leaves no
+// secret of an earlier store behind. With create false, a
 // missing root or scope directory means there is nothing to update.
 func (sc *Scope) update(create bool, fn func(map[string]Entry) bool) error {
 	s := sc.store
@@ -239,6 +243,9 @@ func (sc *Scope) update(create bool, fn func(map[string]Entry) bool) error {
 
 func (sc *Scope) updateLocked(fn func(map[string]Entry) bool) error {
 	s := sc.store
+	if err := removeStaleTemps(sc.dir, time.Now()); err != nil {
+		return err
+	}
 	credPath := filepath.Join(sc.dir, credentialsFile)
 	m, err := s.readCredentials(credPath)
 	if err != nil {
