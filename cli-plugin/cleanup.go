@@ -130,7 +130,9 @@ func addConnectionFlags(fs *pflag.FlagSet, o *connectionOptions, cmdVars string)
 		"Accept any TLS certificate of the registry (better: its CA in /etc/docker/certs.d/HOST[:PORT]/ca.crt, or SSL_CERT_FILE)")
 	flagenv.Bind(fs, "skip-tls-verify-registry", "WERF_SKIP_TLS_VERIFY_REGISTRY")
 	fs.IntVar(&o.parallel, "parallel", 8, "Requests in flight at once")
-	flagenv.Bind(fs, "parallel", "WERF_PARALLEL")
+	// Not werf's WERF_PARALLEL: werf reads it as a boolean (run stages in
+	// parallel), which a CI job may set for werf's own sake.
+	flagenv.Bind(fs, "parallel", cmdVars+"_PARALLEL")
 	fs.DurationVar(&o.requestTimeout, "request-timeout", registryapi.DefaultRequestTimeout,
 		"Longest wait for one answer of the registry, its body included; a slower one is retried (up to 6 times)")
 	flagenv.Bind(fs, "request-timeout", cmdVars+"_REQUEST_TIMEOUT")

@@ -28,7 +28,8 @@ func TestCleanupUsesTheJobTokenOnTheJobRegistry(t *testing.T) {
 			p.Setenv("CI_API_V4_URL", api.APIURL())
 			p.Setenv("CI_PROJECT_ID", "42")
 			p.Setenv("CI_PROJECT_PATH", "group/app")
-			p.Setenv("WERF_PARALLEL", "0") // the flag below wins
+			p.Setenv("WERF_CLEANUP_PARALLEL", "0") // the flag below wins
+			p.Setenv("WERF_PARALLEL", "true")      // werf's boolean, not cleanup's
 
 			r := p.Run("cleanup", "--repo", "registry.example.test/group/app", "--dry-run", "--parallel", "4",
 				"--request-timeout", "5s", "--timeout", "30s")

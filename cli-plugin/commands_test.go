@@ -49,7 +49,10 @@ func TestCleanupBadInput(t *testing.T) {
 	}{
 		{"no repo", nil, nil, "--repo is required"},
 		{"parallel flag", nil, []string{"--repo", "r.example.test/app", "--parallel", "0"}, "invalid --parallel 0: expected 1 to 256"},
-		{"parallel variable", map[string]string{"WERF_PARALLEL": "300"}, []string{"--repo", "r.example.test/app"}, "invalid --parallel 300"},
+		{"parallel variable", map[string]string{"WERF_CLEANUP_PARALLEL": "300"}, []string{"--repo", "r.example.test/app"}, "invalid --parallel 300"},
+		// werf's WERF_PARALLEL is a boolean of its own: not read as --parallel
+		{"werf's parallel variable", map[string]string{"WERF_PARALLEL": "true", "WERF_CLEANUP_PARALLEL": "0"},
+			[]string{"--repo", "r.example.test/app"}, "invalid --parallel 0"},
 		{"user without password", map[string]string{"WERF_REGISTRY_USERNAME": "ci"}, []string{"--repo", "r.example.test/app"},
 			"--registry-username and --registry-password (WERF_REGISTRY_USERNAME, WERF_REGISTRY_PASSWORD) go together"},
 	} {

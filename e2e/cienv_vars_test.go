@@ -34,7 +34,6 @@ var sharedVars = map[string]string{
 	"WERF_REGISTRY_PASSWORD":        "the password of that login",
 	"WERF_INSECURE_REGISTRY":        "werf's connection setting for the registry",
 	"WERF_SKIP_TLS_VERIFY_REGISTRY": "werf's connection setting for the registry",
-	"WERF_PARALLEL":                 "the requests in flight to the registry, for cleanup and purge",
 	"WERF_DRY_RUN":                  "werf's dry run, shared by its cleanup and purge",
 }
 
