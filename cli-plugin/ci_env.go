@@ -12,7 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/docker-werf/docker-werf/internal/cienv"
+	"github.com/docker-werf/docker-werf/internal/ci"
 	"github.com/docker-werf/docker-werf/internal/flagenv"
 	"github.com/docker-werf/docker-werf/internal/shellenv"
 )
@@ -25,7 +25,7 @@ type ciEnvOptions struct {
 	loginToRegistry   bool
 	registryUsername  string
 	registryPassword  string
-	job               cienv.Options
+	job               ci.Options
 
 	shell      string
 	format     string
@@ -47,7 +47,7 @@ func newCIEnvCommand(dockerCLI command.Cli) *cobra.Command {
 		Long: `Prepare a CI job: a private docker config wired to docker-credential-werf, and every
 WERF_* variable werf expects, printed as a script for the job to load.
 
-CI_SYSTEM is one of ` + strings.Join(cienv.Systems(), ", ") + `; without it the
+CI_SYSTEM is one of ` + strings.Join(ci.Systems(), ", ") + `; without it the
 system is detected from the environment. "generic" takes everything from flags
 and WERF_* variables, for CI systems not in the list.
 

@@ -9,7 +9,6 @@ import (
 	"github.com/docker/cli/cli/command"
 
 	"github.com/docker-werf/docker-werf/internal/ci"
-	"github.com/docker-werf/docker-werf/internal/cienv"
 	"github.com/docker-werf/docker-werf/internal/creds"
 	"github.com/docker-werf/docker-werf/internal/jobconfig"
 	"github.com/docker-werf/docker-werf/internal/shellenv"
@@ -95,7 +94,7 @@ func removeJobConfig(dockerCLI command.Cli, opts ciEnvOptions, getenv func(strin
 // jobTempRoots are the places ci-env may have put the job's config.
 func jobTempRoots(opts ciEnvOptions, getenv func(string) string) []string {
 	var roots []string
-	job, _ := cienv.ReadJob(cienvSystem(getenv), getenv)
+	job, _ := ci.ReadJob(cienvSystem(getenv), getenv)
 	for _, r := range []string{opts.tmpDir, job.TempDir, os.TempDir()} {
 		if r != "" && !slices.Contains(roots, r) {
 			roots = append(roots, r)
@@ -108,5 +107,5 @@ func cienvSystem(getenv func(string) string) string {
 	if sys, ok := ci.Detect(getenv); ok {
 		return sys.Name
 	}
-	return cienv.Generic
+	return ci.Generic
 }

@@ -10,7 +10,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/docker-werf/docker-werf/internal/cienv"
+	"github.com/docker-werf/docker-werf/internal/ci"
 	"github.com/docker-werf/docker-werf/internal/privatefile"
 	"github.com/docker-werf/docker-werf/internal/shellenv"
 )
@@ -120,7 +120,7 @@ func appendFile(path string, data []byte) error {
 // first, then the variables by section. A variable the job already has is
 // left alone (its value may be deliberate), except the docker config, which
 // is the point of the command.
-func ciEnvEntries(dir string, job cienv.Job, vars []cienv.Var, f shellenv.Format,
+func ciEnvEntries(dir string, job ci.Job, vars []ci.Var, f shellenv.Format,
 	getenv func(string) string, stderr io.Writer) []shellenv.Entry {
 	entries := []shellenv.Entry{
 		{Comment: fmt.Sprintf("docker werf ci-env: %s job", job.System)},
@@ -133,10 +133,10 @@ func ciEnvEntries(dir string, job cienv.Job, vars []cienv.Var, f shellenv.Format
 		if v.Section != section {
 			section, e.Comment = v.Section, v.Section
 		}
-		if v.Name == cienv.DetectedRegistryVar {
+		if v.Name == ci.DetectedRegistryVar {
 			// Goes with the kind: a kind the job set itself stays, and
 			// applies to every repository.
-			if getenv(cienv.ContainerRegistryVar) == "" {
+			if getenv(ci.ContainerRegistryVar) == "" {
 				entries = append(entries, e)
 			}
 			continue
@@ -156,7 +156,7 @@ func ciEnvEntries(dir string, job cienv.Job, vars []cienv.Var, f shellenv.Format
 		}
 		entries = append(entries, e)
 	}
-	if job.MissingCommit != "" && !slices.ContainsFunc(vars, func(v cienv.Var) bool { return v.Name == "WERF_ADD_ANNOTATION_CI_COMMIT" }) {
+	if job.MissingCommit != "" && !slices.ContainsFunc(vars, func(v ci.Var) bool { return v.Name == "WERF_ADD_ANNOTATION_CI_COMMIT" }) {
 		fmt.Fprintf(stderr, "Warning: %s: %s is not set, so there is no WERF_ADD_ANNOTATION_CI_COMMIT (give --commit to set it)\n",
 			job.System, job.MissingCommit)
 	}

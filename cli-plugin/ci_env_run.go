@@ -17,7 +17,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 
 	"github.com/docker-werf/docker-werf/internal/ci"
-	"github.com/docker-werf/docker-werf/internal/cienv"
 	"github.com/docker-werf/docker-werf/internal/creds"
 	"github.com/docker-werf/docker-werf/internal/creds/credstore"
 	"github.com/docker-werf/docker-werf/internal/jobconfig"
@@ -32,11 +31,11 @@ func runCIEnv(dockerCLI command.Cli, system string, opts ciEnvOptions, getenv fu
 	if err != nil {
 		return err
 	}
-	job, err := cienv.ReadJob(system, getenv)
+	job, err := ci.ReadJob(system, getenv)
 	if err != nil && opts.job.Commit == "" {
 		return err
 	}
-	vars, err := cienv.Variables(job, opts.job)
+	vars, err := ci.Variables(job, opts.job)
 	if err != nil {
 		return err
 	}
@@ -76,7 +75,7 @@ func runCIEnv(dockerCLI command.Cli, system string, opts ciEnvOptions, getenv fu
 
 // finishCIEnv does what may still fail once the directory exists; the
 // caller removes the directory if it does.
-func finishCIEnv(dockerCLI command.Cli, dir string, job cienv.Job, vars []cienv.Var, opts ciEnvOptions,
+func finishCIEnv(dockerCLI command.Cli, dir string, job ci.Job, vars []ci.Var, opts ciEnvOptions,
 	out ciEnvOutput, repoHost string, getenv func(string) string) error {
 	if opts.registryUsername != "" {
 		if err := loginForJob(dir, repoHost, opts.registryUsername, opts.registryPassword, getenv); err != nil {
@@ -92,7 +91,7 @@ func finishCIEnv(dockerCLI command.Cli, dir string, job cienv.Job, vars []cienv.
 
 // resolveSystem checks a named system or detects one.
 func resolveSystem(name string, getenv func(string) string) (string, error) {
-	supported := cienv.Systems()
+	supported := ci.Systems()
 	if name != "" {
 		for _, s := range supported {
 			if s == name {
@@ -148,7 +147,7 @@ func jobName(getenv func(string) string) string {
 	return "local"
 }
 
-func repositoryHost(vars []cienv.Var) string {
+func repositoryHost(vars []ci.Var) string {
 	for _, v := range vars {
 		if v.Name == "WERF_REPO" {
 			if repo, err := registry.ParseRepository(v.Value, "", nil); err == nil {
@@ -247,7 +246,7 @@ func storeForJob(dir, host, user, secret string, getenv func(string) string) err
 
 // storeCleanupCredential gives werf (which reads the docker config, not our
 // helper's purpose flag) the werf-cleanup login for the CI registry.
-func storeCleanupCredential(dir string, job cienv.Job, getenv func(string) string) error {
+func storeCleanupCredential(dir string, job ci.Job, getenv func(string) string) error {
 	pass := getenv(creds.EnvCleanupPassword)
 	if pass == "" || job.Registry == "" {
 		return nil

@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/docker-werf/docker-werf/internal/cienv"
+	"github.com/docker-werf/docker-werf/internal/ci"
 	"github.com/docker-werf/docker-werf/internal/flagenv"
 	"github.com/docker-werf/docker-werf/internal/registry"
 )
@@ -57,7 +57,7 @@ func (o repoOptions) detectedForOther(kind, flag, addr string, getenv func(strin
 	if o.flags == nil || !flagenv.FromEnv(o.flags.Lookup(strings.TrimPrefix(flag, "--"))) {
 		return false
 	}
-	detected, repo, ok := cienv.DetectedRegistry(getenv(cienv.DetectedRegistryVar))
+	detected, repo, ok := ci.DetectedRegistry(getenv(ci.DetectedRegistryVar))
 	if !ok || detected != kind {
 		return false
 	}

@@ -33,11 +33,11 @@ var ciEnvFormats = []struct {
 }
 
 // TestCIEnvGolden runs ci-env for every CI system's branch, tag and merge
-// request fixture (internal/cienv/testdata) in every output format and
+// request fixture (internal/ci/testdata) in every output format and
 // compares with e2e/testdata/ci-env/<system>-<fixture>.golden
 // (go test ./e2e -run TestCIEnvGolden -update rewrites them).
 func TestCIEnvGolden(t *testing.T) {
-	fixtures, err := filepath.Glob(filepath.Join(harness.ModuleRoot(t), "internal", "cienv", "testdata", "*", "*.env"))
+	fixtures, err := filepath.Glob(filepath.Join(harness.ModuleRoot(t), "internal", "ci", "testdata", "*", "*.env"))
 	assert.NilError(t, err)
 	assert.Check(t, len(fixtures) >= 42, "expected a branch, tag and pr fixture per CI system, found %d", len(fixtures))
 	for _, path := range fixtures {

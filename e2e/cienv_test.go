@@ -250,7 +250,7 @@ func TestCIEnvBadInput(t *testing.T) {
 		wantErr string
 	}{
 		{name: "unknown CI system", args: []string{"jenkins-x"},
-			wantErr: `unknown CI system "jenkins-x": expected one of gitlab, github`},
+			wantErr: `unknown CI system "jenkins-x": expected one of gitlab, forgejo`},
 		{name: "no CI system", wantErr: "cannot tell which CI system this is; name it"},
 		{name: "malformed commit", env: []string{"GITLAB_CI", "true", "CI_JOB_ID", "9", "CI_COMMIT_SHA", "HEAD"},
 			wantErr: `gitlab: CI_COMMIT_SHA is "HEAD", not a commit SHA`},

@@ -14,7 +14,7 @@ import (
 	"gotest.tools/v3/icmd"
 
 	"github.com/docker-werf/docker-werf/e2e/harness"
-	"github.com/docker-werf/docker-werf/internal/cienv"
+	"github.com/docker-werf/docker-werf/internal/ci"
 	"github.com/docker-werf/docker-werf/internal/gitrepo/gittest"
 )
 
@@ -64,7 +64,7 @@ func newCleanupScene(t *testing.T, h *harness.H, version string) *cleanupScene {
 	s.want["feature-a"] = wantTag{false, "git-branch-gone"}
 	push("feature-b", fx.C["b2"], old, wantTag{true, "git-branch"})
 	deadDigest := push("dead", fx.C["c3"], old, wantTag{false, "git-branch-gone"})
-	push(cienv.Slug("feature/x_y"), fx.C["f1"], old, wantTag{true, "git-branch"})
+	push(ci.Slug("feature/x_y"), fx.C["f1"], old, wantTag{true, "git-branch"})
 	push("release-1", fx.C["r1"], old, wantTag{true, "git-branch"})
 	push("v1.0.4", fx.C["c4"], old, wantTag{true, "git-tag"})
 	push("v0.9.0", fx.C["c1"], old, wantTag{false, "git-tag-gone"})

@@ -30,7 +30,7 @@ import (
 	"gotest.tools/v3/icmd"
 
 	"github.com/docker-werf/docker-werf/e2e/harness"
-	"github.com/docker-werf/docker-werf/internal/cienv"
+	"github.com/docker-werf/docker-werf/internal/ci"
 	"github.com/docker-werf/docker-werf/internal/gitrepo/gittest"
 )
 
@@ -314,11 +314,11 @@ func (d *demo) cleanup() []string {
 	images := []pushed{
 		{"main", c4, "branch main", ago(1), "protected", ""},
 		{c4, c4, "commit on main", ago(1), "git-commit", ""},
-		{cienv.Slug("feature/login"), l1, "branch feature/login", ago(2), "git-branch", ""},
+		{ci.Slug("feature/login"), l1, "branch feature/login", ago(2), "git-branch", ""},
 		{"v1.0.0", c1, "git tag v1.0.0", ago(20), "git-tag", ""},
 		{c2, c2, "commit on main", ago(12), "git-commit", ""},
 		{"v1.1.0-rc1", c2, "git tag v1.1.0-rc1, since deleted; the same image as " + short(c2), ago(12), "git-tag-gone", c2},
-		{cienv.Slug("feature/search"), s1, "branch feature/search, since deleted", ago(10), "commit-gone", ""},
+		{ci.Slug("feature/search"), s1, "branch feature/search, since deleted", ago(10), "commit-gone", ""},
 		{s1, s1, "commit of the deleted branch only", ago(10), "commit-gone", ""},
 		{c0, c0, "commit on main", ago(40), "git-commit-expired", ""},
 		{"feature-wip", c3, "an unknown branch, pushed minutes ago", now.Add(-10 * time.Minute), "young", ""},

@@ -1,5 +1,8 @@
-// Package ci detects the CI system a process runs in and the key of the
-// current job, from environment variables only (no I/O).
+// Package ci knows the CI systems docker-werf runs in: which one runs the
+// current job and the key of that job (Detect), and what the job tells about
+// itself, turned into the WERF_* variables `werf ci-env` would set (ReadJob,
+// Variables). One table (systems.go) holds, per system, both the detection
+// rule and the variable sources, so adding a system is one entry.
 //
 // The job key identifies one job (one attempt of one job, where the CI system
 // exposes attempts) well enough that two jobs running at the same time on one
@@ -12,6 +15,13 @@
 // then fall back to a scope that does not depend on the job (docker-werf uses
 // the docker config directory), because an empty key would make every such
 // job share one scope.
+//
+// The package only reads the environment lookup it is given: it runs
+// nothing, touches no file and does no network I/O. Values are carried
+// verbatim, so they may contain anything a CI variable can hold (a branch
+// called `$(reboot)`, quotes, newlines): quoting them for a shell is the
+// renderer's job (internal/shellenv). Only docker tags are derived here, and
+// Slug makes them valid whatever the input.
 package ci
 
 import (
@@ -34,22 +44,12 @@ type System struct {
 // they mirror). It reports false outside any known CI system.
 func Detect(env registry.Env) (System, bool) {
 	get := lookup(env)
-	for i := range table {
-		r := &table[i]
-		if r.matches(get) {
-			return System{Name: r.Name, JobKey: r.jobKey(get)}, true
+	for _, s := range systems() {
+		if s.Detect.matches(get) {
+			return System{Name: s.Name, JobKey: s.Detect.jobKey(get)}, true
 		}
 	}
 	return System{}, false
-}
-
-// Names returns the names of the systems Detect knows, in detection order.
-func Names() []string {
-	names := make([]string, len(table))
-	for i, r := range table {
-		names[i] = r.Name
-	}
-	return names
 }
 
 // Truthy reports whether a CI-style boolean variable value is set to true:
@@ -62,21 +62,14 @@ func Truthy(v string) bool {
 	return false
 }
 
-func lookup(env registry.Env) func(string) string {
-	if env == nil {
-		return func(string) string { return "" }
-	}
-	return env
-}
-
 // Recognised says, for each system in detection order, which variables
 // Detect looks at, e.g. "gitlab (GITLAB_CI=true)": the text of the error a
 // user sees when nothing is detected.
 func Recognised() []string {
-	out := make([]string, len(table))
-	for i, r := range table {
-		groups := make([]string, len(r.When))
-		for j, g := range r.When {
+	var out []string
+	for _, s := range systems() {
+		groups := make([]string, len(s.Detect.When))
+		for j, g := range s.Detect.When {
 			conds := make([]string, len(g))
 			for k, c := range g {
 				conds[k] = c.Var + " set"
@@ -86,7 +79,7 @@ func Recognised() []string {
 			}
 			groups[j] = strings.Join(conds, " and ")
 		}
-		out[i] = r.Name + " (" + strings.Join(groups, ", or ") + ")"
+		out = append(out, s.Name+" ("+strings.Join(groups, ", or ")+")")
 	}
 	return out
 }

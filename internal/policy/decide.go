@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/docker-werf/docker-werf/internal/cienv"
+	"github.com/docker-werf/docker-werf/internal/ci"
 	"github.com/docker-werf/docker-werf/internal/gitrepo"
 )
 
@@ -382,14 +382,14 @@ func (e *engine) gitRefs(items []*item) error {
 	}
 	bySlugB := map[string]*gitrepo.Branch{}
 	for i := range branches {
-		s := cienv.Slug(branches[i].Name)
+		s := ci.Slug(branches[i].Name)
 		if _, dup := bySlugB[s]; !dup {
 			bySlugB[s] = &branches[i]
 		}
 	}
 	bySlugT := map[string]*gitrepo.Tag{}
 	for i := range gtags {
-		s := cienv.Slug(gtags[i].Name)
+		s := ci.Slug(gtags[i].Name)
 		if _, dup := bySlugT[s]; !dup {
 			bySlugT[s] = &gtags[i]
 		}

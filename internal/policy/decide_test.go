@@ -12,7 +12,7 @@ import (
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 
-	"github.com/docker-werf/docker-werf/internal/cienv"
+	"github.com/docker-werf/docker-werf/internal/ci"
 	"github.com/docker-werf/docker-werf/internal/gitrepo"
 	"github.com/docker-werf/docker-werf/internal/gitrepo/gittest"
 	"github.com/docker-werf/docker-werf/internal/policy"
@@ -88,7 +88,7 @@ func TestGitRefs(t *testing.T) {
 	fx, repo := fixture(t)
 	c := fx.C
 	d10 := gittest.Day(10)
-	slugXY := cienv.Slug("feature/x_y")
+	slugXY := ci.Slug("feature/x_y")
 	assert.Check(t, slugXY != "feature/x_y")
 	tags := []policy.TagInfo{
 		img("latest", d10, ""),

@@ -34,7 +34,7 @@
 //   - Git references (Config.GitRefs, needs a repository), werf 1.0's
 //     tagging-strategy cleanup for tags made from ci-env's
 //     WERF_TAG_GIT_BRANCH / WERF_TAG_GIT_TAG / commit SHAs, compared by
-//     werf's docker-tag slug (cienv.Slug):
+//     werf's docker-tag slug (ci.Slug):
 //     the slug of a live branch: "git-branch" (keep);
 //     the slug of a live git tag: "git-tag" (keep), unless created more than
 //     GitTagStrategyExpiryDays ago ("git-tag-expired") or, of the rest, not

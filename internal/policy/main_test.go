@@ -14,7 +14,7 @@ import (
 
 	"gotest.tools/v3/assert"
 
-	"github.com/docker-werf/docker-werf/internal/cienv"
+	"github.com/docker-werf/docker-werf/internal/ci"
 	"github.com/docker-werf/docker-werf/internal/gitrepo"
 	"github.com/docker-werf/docker-werf/internal/gitrepo/gittest"
 	"github.com/docker-werf/docker-werf/internal/policy"
@@ -60,7 +60,7 @@ func TestEveryTagOneDecision(t *testing.T) {
 		shas = append(shas, s)
 	}
 	sort.Strings(shas)
-	words := []string{"main", "latest", "feature-b", cienv.Slug("feature/x_y"), "feature-a", "release-1", "dead",
+	words := []string{"main", "latest", "feature-b", ci.Slug("feature/x_y"), "feature-a", "release-1", "dead",
 		"v1.0.0", "v1.0.3", "v1.0.5", "v0.9.0", "1234567", "20240101", "stable", "app", "cache", "v2", "x"}
 	rng := rand.New(rand.NewPCG(1, 2))
 	pick := func(xs []string) string { return xs[rng.IntN(len(xs))] }
@@ -213,7 +213,7 @@ func benchSetup(b testing.TB) {
 		}
 		for k, br := range g.Branches {
 			i := 1000 + k*5 + 4
-			add(cienv.Slug(br), at(i), g.Commits[i])
+			add(ci.Slug(br), at(i), g.Commits[i])
 		}
 		for k := 0; k < 100; k++ {
 			add(fmt.Sprintf("feature-gone-%d", k), base.Add(time.Duration(k)*time.Hour), "")

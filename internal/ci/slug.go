@@ -1,4 +1,4 @@
-package cienv
+package ci
 
 import (
 	"encoding/binary"
@@ -151,7 +151,7 @@ var latin = func() []string {
 		}
 	}
 	if len(t) != 0x180-0xC0 {
-		panic("cienv: latin transliteration table has " + strconv.Itoa(len(t)) + " entries")
+		panic("ci: latin transliteration table has " + strconv.Itoa(len(t)) + " entries")
 	}
 	return t
 }()

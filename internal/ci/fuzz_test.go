@@ -1,4 +1,4 @@
-package cienv
+package ci
 
 import (
 	"strings"
@@ -43,7 +43,7 @@ func FuzzVariables(f *testing.F) {
 	f.Add("a\nb", "\x00", "'\"`", "::::")
 	f.Fuzz(func(t *testing.T, branch, tag, envName, url string) {
 		values := map[string]string{}
-		for _, s := range systems {
+		for _, s := range systems() {
 			for _, n := range s.Commit {
 				values[n] = "0123456789abcdef0123456789abcdef01234567"
 			}

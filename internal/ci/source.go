@@ -1,4 +1,4 @@
-package cienv
+package ci
 
 import (
 	"fmt"
@@ -35,7 +35,8 @@ type annotation struct {
 // spec describes how to read one CI system. A nil source means the system
 // does not provide the value.
 type spec struct {
-	Name string
+	Name   string
+	Detect detection
 	// Doc is the page that documents the system's variables.
 	Doc   string
 	Kinds []kindRule

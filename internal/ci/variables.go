@@ -1,18 +1,3 @@
-// Package cienv turns the environment of one CI job into the WERF_*
-// variables `werf ci-env` would set, for every CI system docker-werf knows
-// (internal/ci detects them), not only werf's GitLab and GitHub.
-//
-// ReadJob reads what a CI system tells about the job (branch, tag, commit,
-// URLs, registry) from environment variables, using the per-system table in
-// systems.go; Variables turns a Job plus explicit Options into the ordered
-// list of WERF_* variables. The package only reads the environment lookup
-// it is given: it runs nothing, touches no file and does no network I/O.
-//
-// Values are carried verbatim, so they may contain anything a CI variable
-// can hold (a branch called `$(reboot)`, quotes, newlines): quoting them
-// for a shell is the renderer's job (internal/shellenv). Only docker tags
-// are derived here, and Slug makes them valid whatever the input.
-//
 // Annotations per system (werf's own for GitLab and GitHub, analogous names
 // elsewhere; every system also gets werf's project.werf.io/git,
 // ci.werf.io/commit and, on tag builds, ci.werf.io/tag):
@@ -37,7 +22,8 @@
 //	travis           TRAVIS_BUILD_URL                  travis.ci.werf.io/build-url = TRAVIS_BUILD_WEB_URL
 //	                 TRAVIS_JOB_URL                    travis.ci.werf.io/job-url = TRAVIS_JOB_WEB_URL
 //	teamcity, generic  none (TeamCity puts no server URL in the environment)
-package cienv
+
+package ci
 
 import (
 	"errors"
@@ -172,11 +158,11 @@ const (
 	werfDefault                 = "werf ci-env default"
 )
 
-// Systems returns the names ReadJob accepts: the CI systems internal/ci
-// detects, then "generic".
+// Systems returns the names ReadJob accepts: the CI systems Detect knows,
+// in detection order, then "generic".
 func Systems() []string {
-	names := make([]string, 0, len(systems)+1)
-	for _, s := range systems {
+	names := make([]string, 0, len(systems())+1)
+	for _, s := range systems() {
 		names = append(names, s.Name)
 	}
 	return append(names, Generic)
@@ -194,11 +180,11 @@ func ReadJob(system string, env registry.Env) (Job, error) {
 	if name == Generic {
 		return Job{System: Generic, Kind: KindOther, Sources: map[string]string{}}, nil
 	}
-	i := slices.IndexFunc(systems, func(s spec) bool { return s.Name == name })
+	i := slices.IndexFunc(systems(), func(s spec) bool { return s.Name == name })
 	if i < 0 {
 		return Job{}, fmt.Errorf("unknown CI system %q: expected one of %s", system, strings.Join(Systems(), ", "))
 	}
-	return systems[i].read(lookup(env))
+	return systems()[i].read(lookup(env))
 }
 
 // lookup returns env with values trimmed, nil meaning an empty environment.

@@ -1,4 +1,4 @@
-package cienv
+package ci
 
 import (
 	"strings"

@@ -1,4 +1,4 @@
-package cienv
+package ci
 
 import (
 	"bufio"
@@ -14,7 +14,6 @@ import (
 	is "gotest.tools/v3/assert/cmp"
 	"gotest.tools/v3/golden"
 
-	"github.com/docker-werf/docker-werf/internal/ci"
 	"github.com/docker-werf/docker-werf/internal/registry"
 )
 
@@ -164,25 +163,25 @@ func TestKindsOfFixtures(t *testing.T) {
 	}
 }
 
-func TestSystemsMatchDetection(t *testing.T) {
+func TestEverySystemIsDetectedAndKeyed(t *testing.T) {
 	got := Systems()
 	assert.Equal(t, got[len(got)-1], Generic)
-	got = got[:len(got)-1]
-	want := ci.Names()
-	slices.Sort(got)
-	slices.Sort(want)
-	assert.DeepEqual(t, got, want)
+	for _, s := range systems() {
+		assert.Check(t, len(s.Detect.When) > 0, "%s has no detection rule", s.Name)
+		required := slices.ContainsFunc(s.Detect.Key, func(p part) bool { return !p.Optional })
+		assert.Check(t, required, "%s: a job key of optional parts only is never missing", s.Name)
+	}
 }
 
 func TestDetectedSystemReadsFixture(t *testing.T) {
-	// Each fixture is detected as its own system by internal/ci, so the
-	// command can pass ci.Detect's name to ReadJob.
+	// Each fixture is detected as its own system, so the command can pass
+	// Detect's name to ReadJob.
 	for _, system := range Systems() {
 		if system == Generic {
 			continue
 		}
 		fx := readFixture(t, filepath.Join("testdata", system, "branch.env"))
-		got, ok := ci.Detect(fx.lookup)
+		got, ok := Detect(fx.lookup)
 		assert.Check(t, ok, system)
 		assert.Check(t, is.Equal(got.Name, system))
 	}
@@ -198,8 +197,8 @@ func TestReadJobErrors(t *testing.T) {
 			want: `buildkite: BUILDKITE_COMMIT is "HEAD", not a commit SHA (needed for WERF_ADD_ANNOTATION_CI_COMMIT)`},
 		{system: "teamcity", env: map[string]string{"BUILD_VCS_NUMBER": "$(id)\n"},
 			want: `teamcity: BUILD_VCS_NUMBER is "$(id)", not a commit SHA (needed for WERF_ADD_ANNOTATION_CI_COMMIT)`},
-		{system: "nope", want: `unknown CI system "nope": expected one of gitlab, github, gitea, forgejo, bitbucket, ` +
-			`azure-pipelines, circleci, jenkins, buildkite, drone, woodpecker, teamcity, travis, generic`},
+		{system: "nope", want: `unknown CI system "nope": expected one of gitlab, forgejo, gitea, github, bitbucket, ` +
+			`azure-pipelines, circleci, jenkins, buildkite, woodpecker, drone, teamcity, travis, generic`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.system, func(t *testing.T) {
