@@ -103,12 +103,14 @@ func (r *Resolver) fromCI(host string) (answer, bool, error) {
 	if registry.SameRegistry(host, env("CI_DEPENDENCY_PROXY_SERVER")) {
 		return r.gitlab(host, "CI_DEPENDENCY_PROXY_SERVER", "CI_DEPENDENCY_PROXY_USER", "CI_DEPENDENCY_PROXY_PASSWORD")
 	}
-	switch {
-	case ci.Truthy(env("FORGEJO_ACTIONS")):
+	// The CI system as internal/ci detects it, so that a Forgejo or Gitea
+	// runner, which also sets GITHUB_*, is not taken for GitHub.
+	switch r.system() {
+	case "forgejo":
 		return r.actions(host, "Forgejo Actions", "FORGEJO")
-	case ci.Truthy(env("GITEA_ACTIONS")):
+	case "gitea":
 		return r.actions(host, "Gitea Actions", "GITEA")
-	case strings.EqualFold(env("GITHUB_ACTIONS"), "true"):
+	case "github":
 		if host != "ghcr.io" && host != "docker.pkg.github.com" {
 			return answer{}, false, nil
 		}
@@ -324,6 +326,12 @@ func (r *Resolver) List() (map[string]string, error) {
 	return out, nil
 }
 
+// system is the name of the CI system running the job, "" outside CI.
+func (r *Resolver) system() string {
+	sys, _ := ci.Detect(r.env)
+	return sys.Name
+}
+
 // ciHosts lists the addresses step 2 may serve.
 func (r *Resolver) ciHosts() []string {
 	var hosts []string
@@ -332,7 +340,7 @@ func (r *Resolver) ciHosts() []string {
 			hosts = append(hosts, a)
 		}
 	}
-	if strings.EqualFold(r.env("GITHUB_ACTIONS"), "true") {
+	if r.system() == "github" {
 		hosts = append(hosts, "ghcr.io", "docker.pkg.github.com")
 	}
 	return hosts
