@@ -158,7 +158,38 @@ func (l scopeLock) unlock() {
 // true (else returning errBusy). It fails with errScopeGone when the lock
 // file it locked is no longer the one at the path (gc removed the scope).
 func (s *Store) lock(dir string, wait bool) (scopeLock, error) {
-	path := filepath.Join(dir, lockFile)
+	how := lockEx
+	if !wait {
+		how |= lockNB
+	}
+	return s.lockAt(filepath.Join(dir, lockFile), how)
+}
+
+// rootLock flocks the root directory itself: shared (lockSh) by writers
+// for the whole of an update, which may create the scope directory, and
+// exclusive (lockEx) around the removal of a scope. Without it gc could
+// remove a directory a writer has just created and not yet locked. The
+// order is always the root lock first, then the scope's.
+func (s *Store) rootLock(how int) (scopeLock, error) {
+	f, err := openNoFollow(s.root, os.O_RDONLY, 0)
+	if err != nil {
+		return scopeLock{}, fmt.Errorf("opening %s: %w", s.root, err)
+	}
+	fi, err := f.Stat()
+	if err == nil {
+		err = s.checkDir(s.root, "credential store directory", fi)
+	}
+	if err == nil {
+		err = flock(f, how)
+	}
+	if err != nil {
+		_ = f.Close()
+		return scopeLock{}, err
+	}
+	return scopeLock{f}, nil
+}
+
+func (s *Store) lockAt(path string, how int) (scopeLock, error) {
 	f, err := openNoFollow(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if errors.Is(err, os.ErrNotExist) {
 		return scopeLock{}, errScopeGone // the directory went away (gc)
@@ -173,10 +204,6 @@ func (s *Store) lock(dir string, wait bool) (scopeLock, error) {
 	if err != nil {
 		_ = f.Close()
 		return scopeLock{}, err
-	}
-	how := lockEx
-	if !wait {
-		how |= lockNB
 	}
 	if err = flock(f, how); err != nil {
 		_ = f.Close()

@@ -8,6 +8,7 @@ import (
 )
 
 const (
+	lockSh = 8
 	lockEx = 1
 	lockNB = 2
 	lockUn = 4

@@ -9,6 +9,7 @@ import (
 )
 
 const (
+	lockSh = syscall.LOCK_SH
 	lockEx = syscall.LOCK_EX
 	lockNB = syscall.LOCK_NB
 	lockUn = syscall.LOCK_UN

@@ -106,6 +106,11 @@ func (s *Store) gcScope(dir string, now time.Time, opts GCOptions) (Removed, boo
 	if opts.DryRun {
 		return r, true, nil
 	}
+	root, err := s.rootLock(lockEx)
+	if err != nil {
+		return Removed{}, false, err
+	}
+	defer root.unlock()
 	l, err := s.lock(dir, false)
 	if errors.Is(err, errBusy) || errors.Is(err, errScopeGone) {
 		return Removed{}, false, nil

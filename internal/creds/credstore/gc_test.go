@@ -149,3 +149,49 @@ func TestWriterRecreatesScopeRemovedByGC(t *testing.T) {
 	assert.NilError(t, err)
 	assert.Equal(t, len(m), 1)
 }
+
+// TestStoreWaitsForScopeRemoval plays gc's side by hand: with the locks gc
+// holds while it removes a scope, half of the scope's files already gone, a
+// store to that scope must wait for the removal to finish and then write a
+// whole new scope. A store that went ahead wrote into the directory being
+// removed, and the login it reported as saved was gone.
+func TestStoreWaitsForScopeRemoval(t *testing.T) {
+	s := newStore(t)
+	sc := s.Scope("ci:gitlab:7", "gitlab")
+	assert.NilError(t, sc.Put("a", Entry{ServerURL: "a", Username: "u", Secret: "s"}))
+
+	rootLock := flockFile(t, s.RootDir())
+	scopeLock := flockFile(t, filepath.Join(sc.Dir(), lockFile))
+	for _, name := range []string{lockFile, credentialsFile} {
+		assert.NilError(t, os.Remove(filepath.Join(sc.Dir(), name)))
+	}
+	done := make(chan error, 1)
+	go func() { done <- sc.Put("b", Entry{ServerURL: "b", Username: "u", Secret: "s"}) }()
+	select {
+	case err := <-done:
+		done <- err // finished inside the removal: the check below fails
+	case <-time.After(500 * time.Millisecond):
+	}
+	assert.NilError(t, os.RemoveAll(sc.Dir()))
+	scopeLock.unlock()
+	rootLock.unlock()
+
+	assert.NilError(t, <-done)
+	_, found, err := sc.Get("b")
+	assert.NilError(t, err)
+	assert.Check(t, found, "the store reported success but its login went with the removed scope")
+}
+
+// flockFile takes an exclusive flock on path (a directory, or a file it
+// creates).
+func flockFile(t *testing.T, path string) scopeLock {
+	t.Helper()
+	flag := os.O_RDWR | os.O_CREATE
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		flag = os.O_RDONLY
+	}
+	f, err := os.OpenFile(path, flag, 0o600)
+	assert.NilError(t, err)
+	assert.NilError(t, flock(f, lockEx))
+	return scopeLock{f}
+}

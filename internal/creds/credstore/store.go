@@ -9,6 +9,9 @@
 //	    scope.json        0600  {"scope","ci","created"}; no secret
 //	    lock                    flock(2) target serialising writers
 //
+// The root directory itself is flocked too: shared by writers, exclusive
+// while a scope is removed.
+//
 // Writers hold an exclusive flock on the scope's lock file and replace
 // credentials.json atomically (temp file in the same directory, fsync,
 // rename), so readers need no lock and never see a torn file. A temp file
@@ -212,33 +215,31 @@ func (sc *Scope) touch() {
 // missing root or scope directory means there is nothing to update.
 func (sc *Scope) update(create bool, fn func(map[string]Entry) bool) error {
 	s := sc.store
-	for attempt := 0; ; attempt++ {
-		if create {
-			if err := s.ensureDir(s.root, true, "credential store directory"); err != nil {
-				return err
-			}
-			if err := s.ensureDir(sc.dir, false, "credential scope directory"); err != nil {
-				return err
-			}
-		} else {
-			if ok, err := s.checkExisting(s.root, "credential store directory"); !ok || err != nil {
-				return err
-			}
-			if ok, err := s.checkExisting(sc.dir, "credential scope directory"); !ok || err != nil {
-				return err
-			}
-		}
-		l, err := s.lock(sc.dir, true)
-		if errors.Is(err, errScopeGone) && attempt < 5 {
-			continue // gc removed the scope while we waited; start again
-		}
-		if err != nil {
+	if create {
+		if err := s.ensureDir(s.root, true, "credential store directory"); err != nil {
 			return err
 		}
-		err = sc.updateLocked(fn)
-		l.unlock()
+	} else if ok, err := s.checkExisting(s.root, "credential store directory"); !ok || err != nil {
 		return err
 	}
+	root, err := s.rootLock(lockSh)
+	if err != nil {
+		return err
+	}
+	defer root.unlock()
+	if create {
+		if err := s.ensureDir(sc.dir, false, "credential scope directory"); err != nil {
+			return err
+		}
+	} else if ok, err := s.checkExisting(sc.dir, "credential scope directory"); !ok || err != nil {
+		return err
+	}
+	l, err := s.lock(sc.dir, true)
+	if err != nil {
+		return err
+	}
+	defer l.unlock()
+	return sc.updateLocked(fn)
 }
 
 func (sc *Scope) updateLocked(fn func(map[string]Entry) bool) error {
@@ -313,6 +314,11 @@ func (sc *Scope) Remove() error {
 	if ok, err := s.checkExisting(sc.dir, "credential scope directory"); !ok || err != nil {
 		return err
 	}
+	root, err := s.rootLock(lockEx)
+	if err != nil {
+		return err
+	}
+	defer root.unlock()
 	l, err := s.lock(sc.dir, true)
 	if errors.Is(err, errScopeGone) {
 		return nil
