@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/docker-werf/docker-werf/internal/ci"
-	"github.com/docker-werf/docker-werf/internal/privatefile"
 	"github.com/docker-werf/docker-werf/internal/shellenv"
 )
 
@@ -64,7 +63,7 @@ func (o ciEnvOutput) write(stdout io.Writer, dir string, entries []shellenv.Entr
 		if path == "" {
 			path = filepath.Join(dir, "ci-env"+fileExtension(o.format))
 		}
-		if err := writePrivateFile(path, b.Bytes()); err != nil {
+		if err := writeOutputFile(path, b.Bytes(), "the variables", "--output-file-path (-o)"); err != nil {
 			return err
 		}
 		_, err := fmt.Fprintln(stdout, path)
@@ -86,22 +85,6 @@ func fileExtension(f shellenv.Format) string {
 		return ".env"
 	}
 	return ".sh"
-}
-
-// writePrivateFile writes the job's 0600 script or env file. The job (often
-// root) sources it, and -o may name a path in a shared directory such as
-// /tmp, so it never writes through what another user could have put there:
-// a missing file is created exclusively, and an existing one is replaced
-// only if it is a regular file of the user's that others cannot write.
-func writePrivateFile(path string, data []byte) error {
-	if err := privatefile.Write(path, data, privatefile.WritableByOthers); err != nil {
-		var refused *privatefile.RefusedError
-		if errors.As(err, &refused) {
-			return fmt.Errorf("writing the variables: %w; remove it, or give --output-file-path (-o) a path in a directory of your own", err)
-		}
-		return fmt.Errorf("writing the variables: %w", err)
-	}
-	return nil
 }
 
 func appendFile(path string, data []byte) error {

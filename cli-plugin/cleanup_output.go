@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -38,9 +37,16 @@ type cleanupOutput struct {
 	lastDraw  time.Time
 }
 
-func newCleanupOutput(dockerCLI command.Cli, repo, format, report string, dryRun bool) *cleanupOutput {
+// newCleanupOutput fails when the report could not be written, so that a
+// run does not delete tags and then fail to say which.
+func newCleanupOutput(dockerCLI command.Cli, repo, format, report string, dryRun bool) (*cleanupOutput, error) {
+	if report != "" {
+		if err := checkOutputFile(report, "the report", "--report"); err != nil {
+			return nil, err
+		}
+	}
 	return &cleanupOutput{out: dockerCLI.Out(), err: dockerCLI.Err(), terminal: dockerCLI.Err().IsTerminal(),
-		repo: repo, format: format, report: report, dryRun: dryRun}
+		repo: repo, format: format, report: report, dryRun: dryRun}, nil
 }
 
 func (o *cleanupOutput) progress(phase string, done, total int) {
@@ -131,10 +137,7 @@ func writeReport(path string, r cleanupReport) error {
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(path, append(data, '\n'), 0o600); err != nil {
-		return fmt.Errorf("writing the report: %w", err)
-	}
-	return nil
+	return writeOutputFile(path, append(data, '\n'), "the report", "--report")
 }
 
 // planned says whether a tag was planned for deletion: whatever came of

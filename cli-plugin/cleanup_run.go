@@ -40,7 +40,10 @@ func runCleanup(ctx context.Context, dockerCLI command.Cli, opts cleanupOptions,
 	}
 	ctx, stop := runContext(ctx, opts.connection)
 	defer stop()
-	out := newCleanupOutput(dockerCLI, repo, opts.format, opts.report, opts.dryRun)
+	out, err := newCleanupOutput(dockerCLI, repo, opts.format, opts.report, opts.dryRun)
+	if err != nil {
+		return err
+	}
 	out.quiet = opts.quiet
 	inv := cleanup.InventoryOptions{Parallel: opts.connection.parallel, Progress: out.progress,
 		ResolveAll: opts.deleteManifests || reg.cannotUntag}

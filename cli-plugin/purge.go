@@ -59,7 +59,10 @@ func runPurge(ctx context.Context, dockerCLI command.Cli, opts purgeOptions) err
 	}
 	ctx, stop := runContext(ctx, opts.connection)
 	defer stop()
-	out := newCleanupOutput(dockerCLI, repo, opts.format, opts.report, opts.dryRun)
+	out, err := newCleanupOutput(dockerCLI, repo, opts.format, opts.report, opts.dryRun)
+	if err != nil {
+		return err
+	}
 	items, err := cleanup.Inventory(ctx, reg.Registry, opts.connection.parallel, out.progress)
 	if err != nil {
 		return readError(ctx, repo, err)

@@ -3,12 +3,13 @@ package jobconfig
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/docker-werf/docker-werf/internal/privatefile"
 )
 
 // marker identifies a directory as a job config, for Remove and GC.
@@ -22,7 +23,7 @@ func writeMarker(dir, job string) error {
 	if err != nil {
 		return err
 	}
-	return writePrivate(filepath.Join(dir, markerFile), data)
+	return privatefile.WriteAtomic(dir, markerFile, data)
 }
 
 func readMarker(dir string) (marker, error) {
@@ -32,27 +33,6 @@ func readMarker(dir string) (marker, error) {
 		return m, err
 	}
 	return m, json.Unmarshal(data, &m)
-}
-
-// writePrivate writes a 0600 file atomically: a reader never sees half of it.
-func writePrivate(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	defer func() { _ = os.Remove(tmp.Name()) }() // gone already after the rename
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 // copyTree copies regular files and directories only: sockets, devices and

@@ -14,6 +14,7 @@ import (
 	"slices"
 
 	"github.com/docker-werf/docker-werf/internal/dockerconfig"
+	"github.com/docker-werf/docker-werf/internal/privatefile"
 )
 
 const (
@@ -121,7 +122,7 @@ func populate(dir string, cfg map[string]json.RawMessage, opts Options) error {
 	if err != nil {
 		return err
 	}
-	if err := writePrivate(filepath.Join(dir, dockerconfig.FileName), append(data, '\n')); err != nil {
+	if err := privatefile.WriteAtomic(dir, dockerconfig.FileName, append(data, '\n')); err != nil {
 		return err
 	}
 	return writeMarker(dir, opts.Job)

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/docker-werf/docker-werf/internal/privatefile"
 )
 
 // Remove deletes a job config directory that Create made. Anything else (no
@@ -35,7 +37,7 @@ func Check(dir string) error {
 	if !strings.HasPrefix(filepath.Base(dir), DirPrefix) {
 		return fmt.Errorf("not a docker werf job config (its name does not start with %s)", DirPrefix)
 	}
-	if uid, ok := ownerOf(fi); ok && uid != os.Geteuid() {
+	if uid, ok := privatefile.Owner(fi); ok && uid != os.Geteuid() {
 		return fmt.Errorf("it belongs to uid %d, not to the current user", uid)
 	}
 	if _, err := readMarker(dir); err != nil {

@@ -4,7 +4,7 @@
 // a symlink nor waits on a FIFO, and writes that never go through a file or
 // link another user put in place. The credential store keeps secrets this
 // way; the image cache keeps what decides which images look old enough to
-// delete; ci-env writes the script a job sources.
+// delete; ci-env writes the script a job sources, and cleanup its report.
 package privatefile
 
 import (
@@ -92,12 +92,11 @@ func (e *RefusedError) Error() string {
 // new file replaces it by rename (WriteAtomic), so no other link to the old
 // file and no process holding it open sees the new content.
 func Write(path string, data []byte, deny os.FileMode) error {
-	uid := os.Geteuid()
 	for attempt := 0; ; attempt++ {
 		fi, err := os.Lstat(path)
 		if err == nil {
-			if p := Check(fi, false, uid, deny); p != nil {
-				return &RefusedError{Path: path, Problem: p.Text}
+			if err := refuse(path, fi, deny); err != nil {
+				return err
 			}
 			return WriteAtomic(filepath.Dir(path), filepath.Base(path), data)
 		}
@@ -110,6 +109,32 @@ func Write(path string, data []byte, deny os.FileMode) error {
 		}
 		return err
 	}
+}
+
+// CheckTarget reports, before any work is done, whether Write(path, ...,
+// deny) would be refused: what is at path must pass Check, and a missing
+// file needs an existing directory to be created in. Write checks again;
+// this is for failing before a run rather than after it.
+func CheckTarget(path string, deny os.FileMode) error {
+	fi, err := os.Lstat(path)
+	if err == nil {
+		return refuse(path, fi, deny)
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("checking %s: %w", path, err)
+	}
+	dir := filepath.Dir(path)
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return fmt.Errorf("cannot create %s: %s is not a directory", path, dir)
+	}
+	return nil
+}
+
+func refuse(path string, fi os.FileInfo, deny os.FileMode) error {
+	if p := Check(fi, false, os.Geteuid(), deny); p != nil {
+		return &RefusedError{Path: path, Problem: p.Text}
+	}
+	return nil
 }
 
 func writeNew(path string, data []byte) error {
