@@ -178,6 +178,7 @@ func TestActGitHubToken(t *testing.T) {
 			assert.Check(t, is.Contains(jobLine(t, out, "job-store-with-token"), `"ghcr.io":`))
 			store := jobLine(t, out, "job-store")
 			assert.Check(t, strings.Contains(store, `"ghcr.io":`) == tc.everyStep, "a step without GITHUB_TOKEN in its env: %s", store)
+			assert.Check(t, is.Contains(store, `"runner-registry.example.com":"runner"`), "the runner's own login moved to the job's store")
 
 			assert.Check(t, is.Contains(out, "docker werf ci-env --cleanup"), "the cleanup action ran")
 			_, err := os.Stat(jobLine(t, out, "job-config"))
