@@ -57,6 +57,9 @@ func arguments(n int) string {
 func unknownCommand(cmd *cobra.Command, name string) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "unknown command %q for %q", name, cmd.CommandPath())
+	if cmd.SuggestionsMinimumDistance <= 0 {
+		cmd.SuggestionsMinimumDistance = 2 // cobra's default
+	}
 	if near := cmd.SuggestionsFor(name); len(near) > 0 {
 		b.WriteString("\n\nDid you mean this?")
 		for _, s := range near {

@@ -52,6 +52,7 @@ func newRootCommand(dockerCLI command.Cli) *cobra.Command {
 		// As docker does for its plugins: the Use lines say [OPTIONS].
 		c.DisableFlagsInUseLine = true
 	})
+	registerCompletions(cmd)
 	return cmd
 }
 
