@@ -53,6 +53,7 @@ func newRootCommand(dockerCLI command.Cli) *cobra.Command {
 		c.DisableFlagsInUseLine = true
 	})
 	registerCompletions(cmd)
+	setupHelp(cmd, dockerCLI)
 	return cmd
 }
 
