@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"io"
 	"strings"
 	"testing"
 
+	"github.com/docker/cli/cli/streams"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"gotest.tools/v3/assert"
@@ -13,17 +17,26 @@ import (
 	"github.com/docker-werf/docker-werf/internal/registry"
 )
 
-// complete runs cobra's completion request, as docker's completion scripts
-// send it (`docker __complete werf ARGS...` reaches the plugin as
-// `__complete ARGS...`), and returns the values offered and the directive
-// line (":4" is no file completion).
+// complete sends cobra's completion request as docker's completion scripts
+// do (`docker __complete werf ARGS...`, which the plugin gets as is) to the
+// plugin under a root like docker's, which turns file completion off unless
+// a flag asks for it, and returns the values offered and the directive line
+// (":4" is no file completion).
 func complete(t *testing.T, args ...string) (values []string, directive string) {
 	t.Helper()
 	p := newPluginTest(t)
-	r := p.Run(append([]string{cobra.ShellCompRequestCmd}, args...)...)
-	assert.NilError(t, r.Err)
-	lines := strings.Split(strings.TrimSuffix(r.Stdout, "\n"), "\n")
-	assert.Assert(t, len(lines) > 0 && strings.HasPrefix(lines[len(lines)-1], ":"), "no directive: %q", r.Stdout)
+	var stdout, stderr bytes.Buffer
+	cli := &fakeCLI{in: streams.NewIn(io.NopCloser(strings.NewReader(""))), out: streams.NewOut(&stdout),
+		err: streams.NewOut(&stderr), configDir: p.ConfigDir}
+	docker := &cobra.Command{Use: "docker", SilenceErrors: true, SilenceUsage: true}
+	docker.CompletionOptions.SetDefaultShellCompDirective(cobra.ShellCompDirectiveNoFileComp)
+	docker.AddCommand(newRootCommand(cli))
+	docker.SetArgs(append([]string{cobra.ShellCompRequestCmd, "werf"}, args...))
+	docker.SetOut(&stdout)
+	docker.SetErr(&stderr)
+	assert.NilError(t, docker.ExecuteContext(context.Background()))
+	lines := strings.Split(strings.TrimSuffix(stdout.String(), "\n"), "\n")
+	assert.Assert(t, len(lines) > 0 && strings.HasPrefix(lines[len(lines)-1], ":"), "no directive: %q", stdout.String())
 	for _, l := range lines[:len(lines)-1] {
 		name, _, _ := strings.Cut(l, "\t")
 		values = append(values, name)
