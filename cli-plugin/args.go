@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
@@ -22,7 +21,7 @@ func noArgs(cmd *cobra.Command, args []string) error {
 	if cmd.HasSubCommands() {
 		return unknownCommand(cmd, args[0])
 	}
-	return usageError(cmd, fmt.Errorf("%q accepts no arguments.", cmd.CommandPath()))
+	return usageError(cmd, fmt.Sprintf("%q accepts no arguments.", cmd.CommandPath()))
 }
 
 // exactArgs accepts exactly n arguments.
@@ -31,7 +30,7 @@ func exactArgs(n int) cobra.PositionalArgs {
 		if len(args) == n {
 			return nil
 		}
-		return usageError(cmd, fmt.Errorf("%q requires exactly %s.", cmd.CommandPath(), arguments(n)))
+		return usageError(cmd, fmt.Sprintf("%q requires exactly %s.", cmd.CommandPath(), arguments(n)))
 	}
 }
 
@@ -41,7 +40,7 @@ func maxArgs(n int) cobra.PositionalArgs {
 		if len(args) <= n {
 			return nil
 		}
-		return usageError(cmd, fmt.Errorf("%q accepts at most %s.", cmd.CommandPath(), arguments(n)))
+		return usageError(cmd, fmt.Sprintf("%q accepts at most %s.", cmd.CommandPath(), arguments(n)))
 	}
 }
 
@@ -67,14 +66,29 @@ func unknownCommand(cmd *cobra.Command, name string) error {
 		}
 		b.WriteString("\n")
 	}
-	return usageError(cmd, errors.New(b.String()))
+	return usageError(cmd, b.String())
 }
 
-// usageError is err, where the command's help is, its usage line and what
-// it does.
-func usageError(cmd *cobra.Command, err error) error {
-	return fmt.Errorf("%w\nSee '%s --help'.\n\nUsage:  %s\n\n%s", err, cmd.CommandPath(), usageLine(cmd), cmd.Short)
+// usageErr is a mistake on the command line: what is wrong, then where the
+// command's help is, its usage line and what it does.
+type usageErr struct {
+	cmd *cobra.Command
+	msg string
+	err error // the flag parser's, if it is one of its
 }
+
+func usageError(cmd *cobra.Command, msg string) error { return &usageErr{cmd: cmd, msg: msg} }
+
+// flagError is usageError for the flag parser's err.
+func flagError(cmd *cobra.Command, err error) error {
+	return &usageErr{cmd: cmd, msg: err.Error(), err: err}
+}
+
+func (e *usageErr) Error() string {
+	return fmt.Sprintf("%s\nSee '%s --help'.\n\nUsage:  %s\n\n%s", e.msg, e.cmd.CommandPath(), usageLine(e.cmd), e.cmd.Short)
+}
+
+func (e *usageErr) Unwrap() error { return e.err }
 
 // usageLine is the line that docker's help starts with: the command's Use
 // line, or COMMAND for a command that only groups others.

@@ -143,7 +143,9 @@ func TestPurgeHelpSections(t *testing.T) {
 	p := newPluginTest(t)
 	r := p.Run("purge", "--help")
 	assert.NilError(t, r.Err)
-	run := r.Stdout[strings.Index(r.Stdout, "\n"+groupRun+":\n"):]
+	at := strings.Index(r.Stdout, "\n"+groupRun+":\n")
+	assert.Assert(t, at >= 0, "no %q section:\n%s", groupRun, r.Stdout)
+	run := r.Stdout[at:]
 	assert.Check(t, is.Contains(run, "-y, --yes"))
 	assert.Check(t, !strings.Contains(r.Stdout, "\n"+groupPolicies+":\n"), "purge has no policies")
 }

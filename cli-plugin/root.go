@@ -35,7 +35,7 @@ func newRootCommand(dockerCLI command.Cli) *cobra.Command {
 		},
 	}
 	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return usageError(c, err)
+		return flagError(c, err)
 	})
 	version := newVersionCommand(dockerCLI)
 	version.Args = noArgs

@@ -260,7 +260,8 @@ func TestPluginCleanupHelp(t *testing.T) {
 		assert.Check(t, at > last, "section %q missing or out of order:\n%s", title, out)
 		last = max(last, at)
 	}
-	creds := out[strings.Index(out, "\nPer-registry API credentials:\n"):]
-	assert.Check(t, is.Contains(creds[:strings.Index(creds, "\nRun and output:\n")], "--repo-quay-token string"))
+	from, to := strings.Index(out, "\nPer-registry API credentials:\n"), strings.Index(out, "\nRun and output:\n")
+	assert.Assert(t, from >= 0 && to > from, out)
+	assert.Check(t, is.Contains(out[from:to], "--repo-quay-token string"))
 	assert.Check(t, !strings.Contains(out, "\nOptions:\n"), out)
 }
