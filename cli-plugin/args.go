@@ -74,7 +74,7 @@ func unknownCommand(cmd *cobra.Command, name string) error {
 type usageErr struct {
 	cmd *cobra.Command
 	msg string
-	err error // the flag parser's, if it is one of its
+	err error // the flag parser's error, for a mistake in a flag
 }
 
 func usageError(cmd *cobra.Command, msg string) error { return &usageErr{cmd: cmd, msg: msg} }

@@ -34,9 +34,7 @@ func newRootCommand(dockerCLI command.Cli) *cobra.Command {
 			return flagenv.Apply(cmd.Flags(), os.LookupEnv)
 		},
 	}
-	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return flagError(c, err)
-	})
+	cmd.SetFlagErrorFunc(flagError)
 	version := newVersionCommand(dockerCLI)
 	version.Args = noArgs
 	version.Example = "  docker werf version\n  docker werf version --format json"
