@@ -62,7 +62,7 @@ and credentials and unsets DOCKER_CONFIG again.`,
   docker werf ci-env github --github-env              # a GitHub Actions step
   docker werf ci-env --shell powershell | Invoke-Expression; if ($LASTEXITCODE) { exit $LASTEXITCODE }
   eval "$(docker werf ci-env --cleanup)"              # the job's last step`,
-		Args: cobra.MaximumNArgs(1),
+		Args: maxArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			system := ""
 			if len(args) == 1 {

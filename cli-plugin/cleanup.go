@@ -79,7 +79,7 @@ interrupted run, even a killed one, is finished by running it again.`,
 		Example: `  docker werf cleanup --repo registry.example.com/app --dry-run
   docker werf cleanup --repo registry.example.com/app --git-dir . --report cleanup.json
   docker werf cleanup --repo registry.example.com/app --keep-last 20 --older-than 30d`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runCleanup(cmd.Context(), dockerCLI, opts, cmd.Flags())
 		},

@@ -26,7 +26,7 @@ keep the token in this job's docker-credential-werf scope until half its life.
 docker-credential-werf runs it by itself for ECR hosts it has no fresh token for,
 so a job needs no "aws ecr get-login-password | docker login".`,
 		Example: "  docker werf ecr-login 123456789012.dkr.ecr.eu-west-1.amazonaws.com",
-		Args:    cobra.ExactArgs(1),
+		Args:    exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runECRLogin(cmd.Context(), dockerCLI, args[0])
 		},

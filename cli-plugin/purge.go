@@ -32,7 +32,9 @@ func newPurgeCommand(dockerCLI command.Cli) *cobra.Command {
 		Use:   "purge [OPTIONS]",
 		Short: "Delete every tag of a repository",
 		Long:  "Delete every tag of --repo, after confirmation on a terminal, or with --yes.",
-		Args:  cobra.NoArgs,
+		Example: `  docker werf purge --repo registry.example.com/app-review-42 --dry-run
+  docker werf purge --repo registry.example.com/app-review-42 --yes --report purge.json`,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runPurge(cmd.Context(), dockerCLI, opts)
 		},

@@ -7,9 +7,10 @@ import (
 
 func newRegistryCommand(dockerCLI command.Cli) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "registry",
-		Short: "Inspect container registries",
-		Args:  cobra.NoArgs,
+		Use:     "registry",
+		Short:   "Inspect container registries",
+		Example: "  docker werf registry info registry.example.com/group/app",
+		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return cmd.Help()
 		},

@@ -40,7 +40,7 @@ func newRegistryInfoCommand(dockerCLI command.Cli) *cobra.Command {
 			"docker config and reports as whom.",
 		Example: "  docker werf registry info ghcr.io/acme/app\n" +
 			"  docker werf registry info --format json --check=false 123456789012.dkr.ecr.eu-west-1.amazonaws.com/app",
-		Args: cobra.RangeArgs(0, 1),
+		Args: maxArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			repo := os.Getenv("WERF_REPO")
 			if len(args) == 1 {

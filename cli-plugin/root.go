@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"os"
 
 	"github.com/docker/cli/cli-plugins/plugin"
@@ -15,9 +14,12 @@ func newRootCommand(dockerCLI command.Cli) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "werf",
 		Short: "werf's CI environment and registry cleanup for any CI system",
+		Example: `  eval "$(docker werf ci-env)"           # at the start of a CI job
+  docker werf cleanup --repo registry.example.com/app --dry-run
+  docker werf registry info registry.example.com/app`,
 		// Without Args and RunE cobra prints help and exits 0 for an unknown
 		// subcommand, which would hide typos in CI scripts.
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return cmd.Help()
 		},
@@ -32,16 +34,31 @@ func newRootCommand(dockerCLI command.Cli) *cobra.Command {
 			return flagenv.Apply(cmd.Flags(), os.LookupEnv)
 		},
 	}
-	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return fmt.Errorf("%w\nSee '%s --help'", err, c.CommandPath())
-	})
+	cmd.SetFlagErrorFunc(flagError)
+	version := newVersionCommand(dockerCLI)
+	version.Args = noArgs
+	version.Example = "  docker werf version\n  docker werf version --format json"
 	cmd.AddCommand(
-		newVersionCommand(dockerCLI),
+		version,
 		newRegistryCommand(dockerCLI),
 		newCIEnvCommand(dockerCLI),
 		newCleanupCommand(dockerCLI),
 		newPurgeCommand(dockerCLI),
 		newECRLoginCommand(dockerCLI),
 	)
+	visitCommands(cmd, func(c *cobra.Command) {
+		// As docker does for its plugins: the Use lines say [OPTIONS].
+		c.DisableFlagsInUseLine = true
+	})
+	registerCompletions(cmd)
+	setupHelp(cmd, dockerCLI)
 	return cmd
+}
+
+// visitCommands calls fn for cmd and every command below it.
+func visitCommands(cmd *cobra.Command, fn func(*cobra.Command)) {
+	fn(cmd)
+	for _, c := range cmd.Commands() {
+		visitCommands(c, fn)
+	}
 }

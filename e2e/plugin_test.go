@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"encoding/json"
+	"slices"
+	"strings"
 	"testing"
 
 	"gotest.tools/v3/assert"
@@ -168,4 +170,98 @@ type access struct {
 	Authenticated bool
 	Username      string
 	Source        string
+}
+
+// TestPluginCompletion: docker's completion scripts ask `docker __complete
+// werf ...`; the docker CLI hands the request to the plugin, whose answer
+// offers the values and says which flags complete file names.
+func TestPluginCompletion(t *testing.T) {
+	h := harness.New(t)
+	env := harness.NewEnv(t).Set("DOCKER_HOST", noDaemon)
+	for _, tc := range []struct {
+		name      string
+		args      []string
+		want      []string
+		directive string
+	}{
+		{"CI system", []string{"ci-env", ""}, []string{"gitlab", "github", "woodpecker", "generic"}, ":4"},
+		{"shell", []string{"ci-env", "--shell", ""}, []string{"sh", "fish", "powershell"}, ":4"},
+		{"registry kind", []string{"cleanup", "--repo-container-registry", ""}, []string{"auto\t", "quay\t", "selectel\t"}, ":4"},
+		{"format", []string{"registry", "info", "--format", ""}, []string{"json"}, ":4"},
+		{"policy file", []string{"cleanup", "--policy", ""}, []string{"yaml", "yml"}, ":8"},
+		{"report file", []string{"cleanup", "--report", ""}, nil, ":0"},
+		{"output file", []string{"ci-env", "-o", ""}, nil, ":0"},
+		{"git directory", []string{"cleanup", "--git-dir", ""}, nil, ":16"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := h.Docker(env, append([]string{"__complete", "werf"}, tc.args...)...)
+			res.Assert(t, icmd.Success)
+			lines := strings.Split(strings.TrimSpace(res.Stdout()), "\n")
+			assert.Check(t, is.Equal(lines[len(lines)-1], tc.directive), res.Stdout())
+			for _, w := range tc.want {
+				assert.Check(t, slices.ContainsFunc(lines, func(l string) bool { return l == w || strings.HasPrefix(l, w) }),
+					"%q not offered:\n%s", w, res.Stdout())
+			}
+			if tc.want == nil {
+				assert.Check(t, is.Len(lines, 1), res.Stdout())
+			}
+		})
+	}
+}
+
+// TestPluginUsageErrors: through the real docker CLI, wrong arguments and
+// unknown commands fail with exit code 1 and say what docker's own commands
+// say: the command, the count it takes, its help and its usage line.
+func TestPluginUsageErrors(t *testing.T) {
+	h := harness.New(t)
+	env := harness.NewEnv(t).Set("DOCKER_HOST", noDaemon)
+	for _, tc := range []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"typo of a command", []string{"cleanp"}, []string{`unknown command "cleanp" for "docker werf"`,
+			"\n\nDid you mean this?\n\tcleanup\n", "See 'docker werf --help'.", "\nUsage:  docker werf COMMAND\n"}},
+		{"typo of a registry command", []string{"registry", "inf"}, []string{"Did you mean this?\n\tinfo\n",
+			"Usage:  docker werf registry COMMAND\n"}},
+		{"missing argument", []string{"ecr-login"}, []string{`"docker werf ecr-login" requires exactly 1 argument.` +
+			"\nSee 'docker werf ecr-login --help'.\n\nUsage:  docker werf ecr-login REGISTRY\n"}},
+		{"argument to cleanup", []string{"cleanup", "registry.example.com/app"}, []string{
+			`"docker werf cleanup" accepts no arguments.` + "\nSee 'docker werf cleanup --help'.\n\nUsage:  docker werf cleanup [OPTIONS]\n"}},
+		{"two CI systems", []string{"ci-env", "gitlab", "github"}, []string{`"docker werf ci-env" accepts at most 1 argument.`,
+			"Usage:  docker werf ci-env [OPTIONS] [CI_SYSTEM]\n"}},
+		{"unknown flag", []string{"purge", "--bogus"}, []string{"unknown flag: --bogus\nSee 'docker werf purge --help'.",
+			"Usage:  docker werf purge [OPTIONS]\n"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := h.Plugin(env, tc.args...)
+			res.Assert(t, icmd.Expected{ExitCode: 1})
+			for _, w := range tc.want {
+				assert.Check(t, is.Contains(res.Stderr(), w))
+			}
+			assert.Check(t, !strings.Contains(res.Stderr(), "arg(s)"), res.Stderr())
+		})
+	}
+}
+
+// TestPluginCleanupHelp: `docker werf cleanup --help` shows its flags in
+// sections, the per-registry API credentials in a section of their own.
+func TestPluginCleanupHelp(t *testing.T) {
+	h := harness.New(t)
+	env := harness.NewEnv(t).Set("DOCKER_HOST", noDaemon)
+	res := h.Plugin(env, "cleanup", "--help")
+	res.Assert(t, icmd.Success)
+	out := res.Stdout()
+	assert.Check(t, strings.HasPrefix(out, "Usage:  docker werf cleanup [OPTIONS]\n"), out)
+	last := 0
+	for _, title := range []string{"Examples", "Scope", "Policies", "Kubernetes", "Registry access",
+		"Per-registry API credentials", "Run and output"} {
+		at := strings.Index(out, "\n\n"+title+":\n")
+		assert.Check(t, at > last, "section %q missing or out of order:\n%s", title, out)
+		last = max(last, at)
+	}
+	from, to := strings.Index(out, "\nPer-registry API credentials:\n"), strings.Index(out, "\nRun and output:\n")
+	assert.Assert(t, from >= 0 && to > from, out)
+	assert.Check(t, is.Contains(out[from:to], "--repo-quay-token string"))
+	assert.Check(t, !strings.Contains(out, "\nOptions:\n"), out)
 }
