@@ -5,11 +5,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/docker-werf/docker-werf/internal/creds/credstore"
+	"github.com/docker-werf/docker-werf/internal/duration"
 	"github.com/docker-werf/docker-werf/internal/registry"
 )
 
@@ -21,7 +20,8 @@ Remove the credentials "docker login" saved for CI jobs that are over and for
 docker config directories that no longer exist, once unused for DURATION.
 Scopes of existing docker config directories are always kept.
 
-DURATION is a Go duration (90m, 36h) or a number of days (7d, 1d12h).
+DURATION is a number with a unit s, m, h, d or w, combinable: 90m, 36h, 7d,
+2w, 1w2d12h.
 
 Options:
   --older-than DURATION   minimum time since last use (env ` + envGCOlderThan + `)
@@ -31,7 +31,9 @@ Options:
 
 func runGC(args []string, stdout, stderr io.Writer, env registry.Env) int {
 	fs := newFlagSet("gc")
-	olderThan := fs.String("older-than", "", "")
+	var age time.Duration
+	olderThan := duration.NewValue(&age, 0)
+	fs.Var(olderThan, "older-than", "")
 	dryRun := fs.Bool("dry-run", false, "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -43,16 +45,14 @@ func runGC(args []string, stdout, stderr io.Writer, env registry.Env) int {
 	if fs.NArg() > 0 {
 		return usageError(stderr, "gc", "unexpected argument "+printable(fs.Arg(0)))
 	}
-	spec, from := *olderThan, "--older-than"
 	if !isSet(fs, "older-than") {
-		spec, from = env(envGCOlderThan), envGCOlderThan
-	}
-	if spec == "" {
-		return usageError(stderr, "gc", "--older-than is required (or set "+envGCOlderThan+"), e.g. --older-than 7d")
-	}
-	age, err := parseAge(spec)
-	if err != nil {
-		return usageError(stderr, "gc", fmt.Sprintf("invalid %s %s: %v", from, printable(spec), err))
+		spec := env(envGCOlderThan)
+		if spec == "" {
+			return usageError(stderr, "gc", "--older-than is required (or set "+envGCOlderThan+"), e.g. --older-than 7d")
+		}
+		if err := olderThan.Set(spec); err != nil {
+			return usageError(stderr, "gc", fmt.Sprintf("%s: %v", envGCOlderThan, err))
+		}
 	}
 	root, err := credstore.Root(env)
 	if err != nil {
@@ -78,31 +78,6 @@ func runGC(args []string, stdout, stderr io.Writer, env registry.Env) int {
 		return exitError
 	}
 	return exitOK
-}
-
-// parseAge parses a Go duration with an optional leading number of days:
-// "7d", "1d12h", "36h".
-func parseAge(s string) (time.Duration, error) {
-	s = strings.TrimSpace(s)
-	var days time.Duration
-	if i := strings.IndexByte(s, 'd'); i > 0 {
-		n, err := strconv.ParseUint(s[:i], 10, 16)
-		if err != nil {
-			return 0, fmt.Errorf("expected a duration such as 7d, 36h or 90m")
-		}
-		days, s = time.Duration(n)*24*time.Hour, s[i+1:]
-		if s == "" {
-			return days, nil
-		}
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil {
-		return 0, fmt.Errorf("expected a duration such as 7d, 36h or 90m")
-	}
-	if d < 0 {
-		return 0, fmt.Errorf("must not be negative")
-	}
-	return days + d, nil
 }
 
 func usageError(stderr io.Writer, cmd, msg string) int {
