@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +18,7 @@ import (
 	"github.com/docker-werf/docker-werf/internal/dockerconfig/dockerauth"
 	"github.com/docker-werf/docker-werf/internal/duration"
 	"github.com/docker-werf/docker-werf/internal/flagenv"
+	"github.com/docker-werf/docker-werf/internal/jsonout"
 	"github.com/docker-werf/docker-werf/internal/registry"
 	"github.com/docker-werf/docker-werf/internal/registryapi"
 )
@@ -108,9 +108,7 @@ func runRegistryInfo(ctx context.Context, dockerCLI command.Cli, repoAddr string
 		info.Access = checkAccess(ctx, dockerCLI, repo)
 	}
 	if opts.format == formatJSON {
-		enc := json.NewEncoder(dockerCLI.Out())
-		enc.SetIndent("", "  ")
-		err = enc.Encode(info)
+		err = jsonout.Write(dockerCLI.Out(), info)
 	} else {
 		err = printRegistryInfo(dockerCLI.Out(), info)
 	}
