@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/docker-werf/docker-werf/internal/ci"
+	"github.com/docker-werf/docker-werf/internal/duration"
 	"github.com/docker-werf/docker-werf/internal/flagenv"
 	"github.com/docker-werf/docker-werf/internal/shellenv"
 )
@@ -160,7 +161,7 @@ func addCIEnvFlags(fs *pflag.FlagSet, o *ciEnvOptions) {
 	boolean(&o.githubEnv, "github-env", "WERF_GITHUB_ENV", false, "Append the variables to $GITHUB_ENV (GitHub, Gitea and Forgejo Actions)")
 	str(&o.tmpDir, "tmp-dir", "WERF_TMP_DIR", "Where the private config goes (default: the CI job's temp dir, else the system's)")
 	boolean(&o.cleanup, "cleanup", "WERF_CI_ENV_CLEANUP", false, "Remove this job's private config and credentials (the job's last step)")
-	fs.DurationVar(&o.cleanupOlderThan, "cleanup-older-than", 24*time.Hour, "Remove private configs that other jobs left behind longer ago than this")
+	fs.Var(duration.NewValue(&o.cleanupOlderThan, 24*time.Hour), "cleanup-older-than", "Remove private configs that other jobs left behind longer ago than this (e.g. 12h, 7d)")
 	flagenv.Bind(fs, "cleanup-older-than", "WERF_CI_ENV_CLEANUP_OLDER_THAN")
 }
 

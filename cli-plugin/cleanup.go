@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/docker-werf/docker-werf/internal/duration"
 	"github.com/docker-werf/docker-werf/internal/flagenv"
 	"github.com/docker-werf/docker-werf/internal/registryapi"
 )
@@ -29,8 +30,8 @@ type cleanupOptions struct {
 	keepTags         []string
 	tagFilter        string
 	keepLast         int
-	olderThan        string
-	keepYoungerThan  string
+	olderThan        time.Duration
+	keepYoungerThan  time.Duration
 	keepList         string
 	protected        []string
 	dryRun           bool
@@ -133,10 +134,10 @@ func addConnectionFlags(fs *pflag.FlagSet, o *connectionOptions, cmdVars string)
 	// Not werf's WERF_PARALLEL: werf reads it as a boolean (run stages in
 	// parallel), which a CI job may set for werf's own sake.
 	flagenv.Bind(fs, "parallel", cmdVars+"_PARALLEL")
-	fs.DurationVar(&o.requestTimeout, "request-timeout", registryapi.DefaultRequestTimeout,
+	fs.Var(duration.NewValue(&o.requestTimeout, registryapi.DefaultRequestTimeout), "request-timeout",
 		"Longest wait for one answer of the registry, its body included; a slower one is retried (up to 6 times)")
 	flagenv.Bind(fs, "request-timeout", cmdVars+"_REQUEST_TIMEOUT")
-	fs.DurationVar(&o.timeout, "timeout", 0,
+	fs.Var(duration.NewValue(&o.timeout, 0), "timeout",
 		"Stop the run after this long (e.g. 30m; 0: no limit): deletions in flight finish, the rest are left for the next run")
 	flagenv.Bind(fs, "timeout", cmdVars+"_TIMEOUT")
 }
@@ -165,8 +166,12 @@ func addPolicyFlags(fs *pflag.FlagSet, o *cleanupOptions) {
 	flagenv.Bind(fs, "keep-tag", "WERF_KEEP_TAG")
 	str(&o.tagFilter, "tag-filter", "", "WERF_TAG_FILTER", "Only consider tags matching this regular expression (whole tag)")
 	integer(&o.keepLast, "keep-last", 0, "WERF_KEEP_LAST", "Keep the newest N tags by creation time")
-	str(&o.olderThan, "older-than", "", "WERF_OLDER_THAN", "Delete only tags older than this (e.g. 30d, 12h)")
-	str(&o.keepYoungerThan, "keep-younger-than", "2h", "WERF_KEEP_YOUNGER_THAN", "Always keep tags younger than this (0 to turn off)")
+	dur := func(p *time.Duration, name string, def time.Duration, env, usage string) {
+		fs.Var(duration.NewValue(p, def), name, usage)
+		flagenv.Bind(fs, name, env)
+	}
+	dur(&o.olderThan, "older-than", 0, "WERF_OLDER_THAN", "Delete only tags older than this (e.g. 30d, 12h)")
+	dur(&o.keepYoungerThan, "keep-younger-than", 2*time.Hour, "WERF_KEEP_YOUNGER_THAN", "Always keep tags younger than this (0 to turn off)")
 	str(&o.keepList, "keep-list", "", "WERF_KEEP_LIST", "File of tags to always keep, one per line")
 	fs.StringArrayVar(&o.protected, "protected", nil, "Always keep tags matching this regular expression, instead of the defaults (repeatable)")
 	flagenv.Bind(fs, "protected", "WERF_PROTECTED")

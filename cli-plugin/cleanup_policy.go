@@ -113,15 +113,9 @@ func applyTagRules(cfg *policy.Config, opts cleanupOptions, fs *pflag.FlagSet) e
 			return err
 		}
 	}
-	if opts.olderThan != "" {
-		if cfg.OlderThan, err = policy.ParseDuration("--older-than", opts.olderThan); err != nil {
-			return err
-		}
-	}
+	cfg.OlderThan = opts.olderThan
 	if fs.Changed("keep-younger-than") || os.Getenv("WERF_KEEP_YOUNGER_THAN") != "" {
-		if cfg.KeepYoungerThan, err = policy.ParseDuration("--keep-younger-than", opts.keepYoungerThan); err != nil {
-			return err
-		}
+		cfg.KeepYoungerThan = opts.keepYoungerThan
 	}
 	if opts.keepList != "" {
 		if cfg.KeepList, err = policy.LoadKeepList(opts.keepList); err != nil {

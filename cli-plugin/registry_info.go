@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -17,7 +16,9 @@ import (
 
 	"github.com/docker-werf/docker-werf/internal/creds"
 	"github.com/docker-werf/docker-werf/internal/dockerconfig/dockerauth"
+	"github.com/docker-werf/docker-werf/internal/duration"
 	"github.com/docker-werf/docker-werf/internal/flagenv"
+	"github.com/docker-werf/docker-werf/internal/jsonout"
 	"github.com/docker-werf/docker-werf/internal/registry"
 	"github.com/docker-werf/docker-werf/internal/registryapi"
 )
@@ -57,7 +58,7 @@ func newRegistryInfoCommand(dockerCLI command.Cli) *cobra.Command {
 	addFormatFlag(cmd, &opts.format, "WERF_REGISTRY_INFO_FORMAT")
 	fs.BoolVar(&opts.check, "check", true, "Authenticate to the registry and report the result")
 	flagenv.Bind(fs, "check", "WERF_REGISTRY_CHECK")
-	fs.DurationVar(&opts.timeout, "timeout", 30*time.Second, "Time limit for the access check")
+	fs.Var(duration.NewValue(&opts.timeout, 30*time.Second), "timeout", "Time limit for the access check")
 	flagenv.Bind(fs, "timeout", "WERF_REGISTRY_TIMEOUT")
 	return cmd
 }
@@ -107,9 +108,7 @@ func runRegistryInfo(ctx context.Context, dockerCLI command.Cli, repoAddr string
 		info.Access = checkAccess(ctx, dockerCLI, repo)
 	}
 	if opts.format == formatJSON {
-		enc := json.NewEncoder(dockerCLI.Out())
-		enc.SetIndent("", "  ")
-		err = enc.Encode(info)
+		err = jsonout.Write(dockerCLI.Out(), info)
 	} else {
 		err = printRegistryInfo(dockerCLI.Out(), info)
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"runtime"
 
@@ -9,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/docker-werf/docker-werf/internal/flagenv"
+	"github.com/docker-werf/docker-werf/internal/jsonout"
 	"github.com/docker-werf/docker-werf/internal/version"
 )
 
@@ -38,7 +38,7 @@ func runVersion(dockerCLI command.Cli, opts versionOptions) error {
 		Platform  string `json:"platform"`
 	}{version.Version, version.Commit, runtime.Version(), runtime.GOOS + "/" + runtime.GOARCH}
 	if opts.format == formatJSON {
-		return json.NewEncoder(dockerCLI.Out()).Encode(info)
+		return jsonout.Write(dockerCLI.Out(), info)
 	}
 	_, err := fmt.Fprintf(dockerCLI.Out(), "docker-werf %s (commit %s, %s, %s)\n",
 		info.Version, info.Commit, info.GoVersion, info.Platform)

@@ -5,34 +5,42 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/docker-werf/docker-werf/internal/creds/credstore"
+	"github.com/docker-werf/docker-werf/internal/duration"
+	"github.com/docker-werf/docker-werf/internal/jsonout"
 	"github.com/docker-werf/docker-werf/internal/registry"
 )
 
-const envGCOlderThan = "WERF_CREDENTIALS_GC_OLDER_THAN"
+const (
+	envGCOlderThan = "WERF_CREDENTIALS_GC_OLDER_THAN"
+	envGCFormat    = "WERF_CREDENTIALS_GC_FORMAT"
+)
 
-const gcUsage = `Usage: docker-credential-werf gc --older-than DURATION [--dry-run]
+const gcUsage = `Usage: docker-credential-werf gc --older-than DURATION [--dry-run] [--format json]
 
 Remove the credentials "docker login" saved for CI jobs that are over and for
 docker config directories that no longer exist, once unused for DURATION.
 Scopes of existing docker config directories are always kept.
 
-DURATION is a Go duration (90m, 36h) or a number of days (7d, 1d12h).
+DURATION is a number with a unit s, m, h, d or w, combinable: 90m, 36h, 7d,
+2w, 1w2d12h.
 
 Options:
   --older-than DURATION   minimum time since last use (env ` + envGCOlderThan + `)
   --dry-run               print what would be removed, remove nothing
+  --format json           print one JSON document instead of lines (env ` + envGCFormat + `)
   -h, --help              show this help
 `
 
 func runGC(args []string, stdout, stderr io.Writer, env registry.Env) int {
 	fs := newFlagSet("gc")
-	olderThan := fs.String("older-than", "", "")
+	var age time.Duration
+	olderThan := duration.NewValue(&age, 0)
+	fs.Var(olderThan, "older-than", "")
 	dryRun := fs.Bool("dry-run", false, "")
+	format := fs.String("format", "", "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stdout, gcUsage)
@@ -43,16 +51,20 @@ func runGC(args []string, stdout, stderr io.Writer, env registry.Env) int {
 	if fs.NArg() > 0 {
 		return usageError(stderr, "gc", "unexpected argument "+printable(fs.Arg(0)))
 	}
-	spec, from := *olderThan, "--older-than"
 	if !isSet(fs, "older-than") {
-		spec, from = env(envGCOlderThan), envGCOlderThan
+		spec := env(envGCOlderThan)
+		if spec == "" {
+			return usageError(stderr, "gc", "--older-than is required (or set "+envGCOlderThan+"), e.g. --older-than 7d")
+		}
+		if err := olderThan.Set(spec); err != nil {
+			return usageError(stderr, "gc", fmt.Sprintf("%s: %v", envGCOlderThan, err))
+		}
 	}
-	if spec == "" {
-		return usageError(stderr, "gc", "--older-than is required (or set "+envGCOlderThan+"), e.g. --older-than 7d")
+	if !isSet(fs, "format") {
+		*format = env(envGCFormat)
 	}
-	age, err := parseAge(spec)
-	if err != nil {
-		return usageError(stderr, "gc", fmt.Sprintf("invalid %s %s: %v", from, printable(spec), err))
+	if *format != "" && *format != "json" {
+		return usageError(stderr, "gc", fmt.Sprintf("invalid --format %s: expected json or empty", printable(*format)))
 	}
 	root, err := credstore.Root(env)
 	if err != nil {
@@ -60,6 +72,16 @@ func runGC(args []string, stdout, stderr io.Writer, env registry.Env) int {
 		return exitError
 	}
 	removed, err := credstore.New(root).GC(credstore.GCOptions{OlderThan: age, DryRun: *dryRun})
+	if *format == "json" {
+		if werr := jsonout.Write(stdout, newGCReport(root, age, *dryRun, removed, err)); werr != nil && err == nil {
+			err = werr
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "%s gc: %v\n", name, err)
+			return exitError
+		}
+		return exitOK
+	}
 	verb := "removed"
 	if *dryRun {
 		verb = "would remove"
@@ -80,29 +102,35 @@ func runGC(args []string, stdout, stderr io.Writer, env registry.Env) int {
 	return exitOK
 }
 
-// parseAge parses a Go duration with an optional leading number of days:
-// "7d", "1d12h", "36h".
-func parseAge(s string) (time.Duration, error) {
-	s = strings.TrimSpace(s)
-	var days time.Duration
-	if i := strings.IndexByte(s, 'd'); i > 0 {
-		n, err := strconv.ParseUint(s[:i], 10, 16)
-		if err != nil {
-			return 0, fmt.Errorf("expected a duration such as 7d, 36h or 90m")
-		}
-		days, s = time.Duration(n)*24*time.Hour, s[i+1:]
-		if s == "" {
-			return days, nil
-		}
+// gcReport is gc's --format json document; scripts read its keys, so they
+// only ever gain fields.
+type gcReport struct {
+	Root      string      `json:"root"`
+	OlderThan string      `json:"olderThan"`
+	DryRun    bool        `json:"dryRun"`
+	Removed   []gcRemoved `json:"removed"`
+	Error     string      `json:"error,omitempty"`
+}
+
+// gcRemoved is a scope gc removed (with dryRun: would remove).
+type gcRemoved struct {
+	Scope    string `json:"scope,omitempty"` // empty: a directory without scope.json
+	CISystem string `json:"ciSystem,omitempty"`
+	Dir      string `json:"dir"`
+	LastUsed string `json:"lastUsed"` // RFC 3339, UTC
+	Reason   string `json:"reason"`
+}
+
+func newGCReport(root string, age time.Duration, dryRun bool, removed []credstore.Removed, err error) gcReport {
+	r := gcReport{Root: root, OlderThan: duration.Format(age), DryRun: dryRun, Removed: []gcRemoved{}}
+	for _, x := range removed {
+		r.Removed = append(r.Removed, gcRemoved{Scope: x.Key, CISystem: x.System, Dir: x.Dir,
+			LastUsed: x.LastUsed.UTC().Format(time.RFC3339), Reason: x.Reason})
 	}
-	d, err := time.ParseDuration(s)
 	if err != nil {
-		return 0, fmt.Errorf("expected a duration such as 7d, 36h or 90m")
+		r.Error = err.Error()
 	}
-	if d < 0 {
-		return 0, fmt.Errorf("must not be negative")
-	}
-	return days + d, nil
+	return r
 }
 
 func usageError(stderr io.Writer, cmd, msg string) int {

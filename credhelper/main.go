@@ -87,7 +87,7 @@ func printable(s string) string {
 
 const usage = `Usage:
   docker-credential-werf get|store|erase|list|version     (run by docker; input on stdin)
-  docker-credential-werf gc --older-than DURATION [--dry-run]
+  docker-credential-werf gc --older-than DURATION [--dry-run] [--format json]
   docker-credential-werf configure --registry HOST [--registry HOST...] [--config DIR]
   docker-credential-werf --help | --version
 

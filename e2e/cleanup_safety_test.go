@@ -263,7 +263,7 @@ func TestCleanupBadInput(t *testing.T) {
 					wantErr: `invalid repository "Registry.Example.com/App"`},
 				{name: "missing repo", args: []string{"cleanup"}, wantErr: "--repo is required"},
 				{name: "invalid regex", args: s.cleanupArgs(s.repo, "--keep-tag", "release-(")[1:], wantErr: `invalid --keep-tag pattern "release-("`},
-				{name: "invalid duration", args: s.cleanupArgs(s.repo, "--older-than", "7x")[1:], wantErr: `invalid duration "7x" for --older-than`},
+				{name: "invalid duration", args: s.cleanupArgs(s.repo, "--older-than", "7x")[1:], wantErr: `invalid argument "7x" for "--older-than" flag: invalid duration "7x": want a number with a unit s, m, h, d or w`},
 				{name: "broken policy file", args: s.cleanupArgs(s.repo, "--policy", brokenPolicy)[1:],
 					wantErr: brokenPolicy + `:4: unknown key "imagesPerRefernce"`},
 				{name: "endless keep list", args: s.cleanupArgs(s.repo, "--keep-list", "/dev/zero")[1:],

@@ -37,8 +37,9 @@ func Var(f *pflag.Flag) string {
 }
 
 // Apply sets each bound flag that was not given on the command line from its
-// variable. A bad value names the variable and the flag; the value itself is
-// not repeated because some of these variables carry secrets.
+// variable. A bad value names the variable and the flag, and what the value
+// should be (the Value's Want(), when it has one, else its type); the value
+// itself is not repeated because some of these variables carry secrets.
 func Apply(fs *pflag.FlagSet, lookup func(string) (string, bool)) error {
 	var err error
 	fs.VisitAll(func(f *pflag.Flag) {
@@ -51,7 +52,11 @@ func Apply(fs *pflag.FlagSet, lookup func(string) (string, bool)) error {
 			return
 		}
 		if setErr := fs.Set(f.Name, value); setErr != nil {
-			err = fmt.Errorf("invalid value in %s (for --%s): expected a %s", env, f.Name, f.Value.Type())
+			want := "a " + f.Value.Type()
+			if w, ok := f.Value.(interface{ Want() string }); ok {
+				want = w.Want()
+			}
+			err = fmt.Errorf("invalid value in %s (for --%s): expected %s", env, f.Name, want)
 			return
 		}
 		f.Annotations[fromEnvMarking] = []string{env}

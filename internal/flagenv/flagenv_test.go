@@ -1,6 +1,7 @@
 package flagenv
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/spf13/pflag"
@@ -62,4 +63,25 @@ func TestFromEnv(t *testing.T) {
 	assert.Check(t, !FromEnv(fs.Lookup("repo")), "the command line set --repo")
 	assert.Check(t, FromEnv(fs.Lookup("parallel")))
 	assert.Check(t, !FromEnv(nil))
+}
+
+type wantValue struct{ s string }
+
+func (v *wantValue) String() string { return v.s }
+func (v *wantValue) Set(s string) error {
+	if s != "ok" {
+		return errors.New("bad")
+	}
+	v.s = s
+	return nil
+}
+func (v *wantValue) Type() string { return "thing" }
+func (v *wantValue) Want() string { return "a thing: ok or nothing" }
+
+func TestApplyNamesWhatTheValueWants(t *testing.T) {
+	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+	fs.Var(&wantValue{}, "thing", "a thing")
+	Bind(fs, "thing", "WERF_THING")
+	err := Apply(fs, func(k string) (string, bool) { return "secret-ish", true })
+	assert.Error(t, err, "invalid value in WERF_THING (for --thing): expected a thing: ok or nothing")
 }

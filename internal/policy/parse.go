@@ -3,125 +3,25 @@ package policy
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"fmt"
-	"math"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/docker-werf/docker-werf/internal/duration"
 )
 
-// ParseDuration parses a duration given as name (a flag or a field, used in
-// the error): Go's time.ParseDuration syntax plus the units d (24h) and w
-// (7d), combinable: "90m", "36h", "7d", "2w", "1w2d12h". Negative durations
-// are refused.
-func ParseDuration(name, s string) (time.Duration, error) {
-	d, err := parseDuration(s)
-	if err != nil {
-		return 0, fmt.Errorf("invalid duration %q for %s: %w", s, name, err)
-	}
-	return d, nil
-}
-
-const durationHint = "use a number with a unit s, m, h, d (24h) or w (7d), e.g. 36h, 7d or 1w2d"
-
-func parseDuration(s string) (time.Duration, error) {
-	in := strings.TrimSpace(s)
-	if in == "" {
-		return 0, errors.New("empty; " + durationHint)
-	}
-	if in[0] == '-' {
-		return 0, errors.New("negative")
-	}
-	in = strings.TrimPrefix(in, "+")
-	if in == "0" {
-		return 0, nil
-	}
-	var total time.Duration
-	for in != "" {
-		i := 0
-		for i < len(in) && (in[i] >= '0' && in[i] <= '9' || in[i] == '.') {
-			i++
-		}
-		num := in[:i]
-		if num == "" {
-			return 0, fmt.Errorf("expected a number at %q; %s", in, durationHint)
-		}
-		j := i
-		for j < len(in) && (in[j] < '0' || in[j] > '9') && in[j] != '.' {
-			j++
-		}
-		unit := in[i:j]
-		in = in[j:]
-		var d time.Duration
-		switch unit {
-		case "":
-			return 0, fmt.Errorf("missing unit after %s; %s", num, durationHint)
-		case "d", "w":
-			f, err := strconv.ParseFloat(num, 64)
-			if err != nil || math.IsInf(f, 0) {
-				return 0, fmt.Errorf("bad number %q; %s", num, durationHint)
-			}
-			h := 24.0
-			if unit == "w" {
-				h = 7 * 24
-			}
-			v := f * h * float64(time.Hour)
-			if v > math.MaxInt64 {
-				return 0, errors.New("too long")
-			}
-			d = time.Duration(v)
-		default:
-			var err error
-			d, err = time.ParseDuration(num + unit)
-			if err != nil {
-				if strings.Contains(err.Error(), "unknown unit") {
-					return 0, fmt.Errorf("unknown unit %q; %s", unit, durationHint)
-				}
-				if _, ferr := strconv.ParseFloat(num, 64); ferr != nil {
-					return 0, fmt.Errorf("bad number %q; %s", num, durationHint)
-				}
-				return 0, errors.New("too long")
-			}
-		}
-		if total > math.MaxInt64-d {
-			return 0, errors.New("too long")
-		}
-		total += d
-	}
-	return total, nil
-}
-
-// FormatDuration renders d compactly with days: "2h", "90m", "7d", "7d12h",
-// "45s".
+// FormatDuration renders d compactly with days, to the second under a
+// minute and to the minute above: "2h", "1h30m", "7d", "7d12h", "45s".
 func FormatDuration(d time.Duration) string {
 	if d < 0 {
 		return "-" + FormatDuration(-d)
 	}
 	if d < time.Minute {
-		return d.Round(time.Second).String()
+		return duration.Format(d.Round(time.Second))
 	}
-	d = d.Round(time.Minute)
-	days := d / (24 * time.Hour)
-	d -= days * 24 * time.Hour
-	h := d / time.Hour
-	m := (d - h*time.Hour) / time.Minute
-	var s string
-	if days > 0 {
-		s += strconv.FormatInt(int64(days), 10) + "d"
-	}
-	if h > 0 {
-		s += strconv.FormatInt(int64(h), 10) + "h"
-	}
-	if m > 0 {
-		s += strconv.FormatInt(int64(m), 10) + "m"
-	}
-	if s == "" {
-		s = "0s"
-	}
-	return s
+	return duration.Format(d.Round(time.Minute))
 }
 
 // ParseRegexp compiles a tag pattern given as flag. Patterns match whole

@@ -11,6 +11,8 @@ import (
 	"sync"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/docker-werf/docker-werf/internal/duration"
 )
 
 // ConfigError is a problem in a policy file or werf.yaml, with its position.
@@ -519,9 +521,9 @@ func (d *decoder) limit(n *yaml.Node, path string) (Limit, error) {
 		if v.Kind != yaml.ScalarNode || v.Tag != "!!str" {
 			return l, d.errf(v, "%s.in: want a duration such as 168h or 7d, got %s", path, kindName(v))
 		}
-		dur, err := parseDuration(v.Value)
+		dur, err := duration.Parse(v.Value)
 		if err != nil {
-			return l, d.errf(v, "%s.in: invalid duration %q: %v", path, v.Value, err)
+			return l, d.errf(v, "%s.in: %v", path, err)
 		}
 		if dur == 0 {
 			return l, d.errf(v, "%s.in: 0 keeps nothing; leave in out for no time limit", path)

@@ -9,10 +9,10 @@ import (
 // ECRInfo is what an Amazon ECR private registry host says about itself; the
 // ECR API needs the account and region, and the endpoint depends on the rest.
 type ECRInfo struct {
-	Account string // 12-digit AWS account id (the ECR registry id)
-	Region  string // e.g. "us-east-1"
-	FIPS    bool   // host uses the FIPS endpoint (dkr.ecr-fips)
-	Domain  string // partition domain, e.g. "amazonaws.com" or "amazonaws.com.cn"
+	Account string `json:"account"` // 12-digit AWS account id (the ECR registry id)
+	Region  string `json:"region"`  // e.g. "us-east-1"
+	FIPS    bool   `json:"fips"`    // host uses the FIPS endpoint (dkr.ecr-fips)
+	Domain  string `json:"domain"`  // partition domain, e.g. "amazonaws.com" or "amazonaws.com.cn"
 }
 
 // ecrPattern follows amazon-ecr-credential-helper: "dkr.ecr" or the

@@ -18,16 +18,16 @@ type Spec struct {
 
 // Deletion describes the method cleanup uses to remove a tag.
 type Deletion struct {
-	Method string // machine id, e.g. "oci-tag-delete"
+	Method string `json:"method"` // machine id, e.g. "oci-tag-delete"
 	// UntagSafe is true when removing one tag leaves other tags on the same
 	// manifest alone. When false, cleanup may only delete a manifest once
 	// every tag on it is to go.
-	UntagSafe bool
+	UntagSafe bool `json:"untagSafe"`
 	// UntagDeletesImage is true when removing an image's last tag deletes
 	// the image (ECR): cleanup then keeps one tag of an image that something
 	// kept needs.
-	UntagDeletesImage bool
-	Description       string
+	UntagDeletesImage bool   `json:"untagDeletesImage"`
+	Description       string `json:"description"`
 }
 
 // Credential is one credential a deletion method uses. Flag and Env are
@@ -35,12 +35,12 @@ type Deletion struct {
 // marks values that must never be printed. Key names a --repo-* credential
 // in code (empty for the others).
 type Credential struct {
-	Key         CredentialKey
-	Name        string
-	Flag        string
-	Env         string
-	Description string
-	Secret      bool
+	Key         CredentialKey `json:"key"`
+	Name        string        `json:"name"`
+	Flag        string        `json:"flag"`
+	Env         string        `json:"env"`
+	Description string        `json:"description"`
+	Secret      bool          `json:"secret"`
 }
 
 // Deletion method ids.
