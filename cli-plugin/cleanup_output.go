@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -14,6 +13,7 @@ import (
 	"github.com/docker/cli/cli/command"
 
 	"github.com/docker-werf/docker-werf/internal/cleanup"
+	"github.com/docker-werf/docker-werf/internal/jsonout"
 )
 
 // cleanupOutput shows progress on a terminal (stderr), stays quiet in logs
@@ -120,9 +120,7 @@ func (o *cleanupOutput) write(rs []cleanup.TagResult) error {
 		}
 	}
 	if o.format == formatJSON {
-		enc := json.NewEncoder(o.out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(report)
+		return jsonout.Write(o.out, report)
 	}
 	if !o.quiet {
 		printKept(o.out, rs)
@@ -133,11 +131,11 @@ func (o *cleanupOutput) write(rs []cleanup.TagResult) error {
 }
 
 func writeReport(path string, r cleanupReport) error {
-	data, err := json.MarshalIndent(r, "", "  ")
+	data, err := jsonout.Marshal(r)
 	if err != nil {
 		return err
 	}
-	return writeOutputFile(path, append(data, '\n'), "the report", "--report")
+	return writeOutputFile(path, data, "the report", "--report")
 }
 
 // planned says whether a tag was planned for deletion: whatever came of

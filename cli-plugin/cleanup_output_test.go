@@ -2,11 +2,16 @@ package main
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"testing"
 
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 	"gotest.tools/v3/golden"
 
 	"github.com/docker-werf/docker-werf/internal/cleanup"
+	"github.com/docker-werf/docker-werf/internal/jsonout/jsoncheck"
 )
 
 func digestOf(c byte) string { return "sha256:" + string(bytes.Repeat([]byte{c}, 64)) }
@@ -57,5 +62,22 @@ func TestCleanupTextOutput(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			golden.Assert(t, renderOutput(t, tc.dryRun, tc.quiet), tc.name)
 		})
+	}
+}
+
+// TestCleanupJSONOutput: --format json and --report are in the products'
+// one JSON dialect: lowerCamel keys, and a server's "<html>" as it was.
+func TestCleanupJSONOutput(t *testing.T) {
+	rs := outputResults(false)
+	rs[len(rs)-1].Error = "untag old-1: HTTP 500: <html><body>Internal Server Error</body></html>"
+	var buf bytes.Buffer
+	report := filepath.Join(t.TempDir(), "report.json")
+	o := &cleanupOutput{out: &buf, repo: "registry.example.com/app", format: formatJSON, report: report}
+	assert.NilError(t, o.write(rs))
+	written, err := os.ReadFile(report)
+	assert.NilError(t, err)
+	for name, data := range map[string][]byte{"stdout": buf.Bytes(), "--report": written} {
+		assert.Check(t, is.Len(jsoncheck.Problems(data, "summary.kept"), 0), "%s:\n%s", name, data)
+		assert.Check(t, is.Contains(string(data), "<html>"), name)
 	}
 }
