@@ -170,7 +170,7 @@ type raceBench struct {
 	delay  time.Duration
 }
 
-// measure runs sc runs times, three runs at once, and counts the runs that
+// measure runs sc runs times, four runs at once, and counts the runs that
 // lost the push (a run that never reached its moment fails the test).
 func (b *raceBench) measure(t *testing.T, sc raceScenario, runs int) int {
 	slug := strings.NewReplacer(" ", "-", ",", "").Replace(sc.name)
@@ -179,7 +179,7 @@ func (b *raceBench) measure(t *testing.T, sc raceScenario, runs int) int {
 		lost int
 		wg   sync.WaitGroup
 	)
-	sem := make(chan struct{}, 3)
+	sem := make(chan struct{}, 4)
 	for i := range runs {
 		wg.Add(1)
 		sem <- struct{}{}
