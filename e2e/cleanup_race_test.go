@@ -14,6 +14,8 @@ import (
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
 	"github.com/docker-werf/docker-werf/e2e/harness"
 )
 
@@ -32,6 +34,9 @@ import (
 //   - between the listing and the manifest read: t is pushed anew, young,
 //     right before the inventory reads it. Guaranteed: t is judged on the
 //     image it now names, so it is kept as young.
+//   - with --delete-manifests, a kept tag moved onto a digest being deleted
+//     (measured), or onto an index of images being deleted, at the second
+//     listing (guaranteed: the index's images stay).
 //
 // Each scenario runs DOCKER_WERF_RACE_RUNS times (default 10), each in a
 // repository of its own; the writes watched are held DOCKER_WERF_RACE_DELAY
@@ -49,9 +54,11 @@ func TestCleanupRace(t *testing.T) {
 			h := harness.New(t)
 			reg, pusher, pass := startCIRegistry(t, h, version, "race-")
 			b := &raceBench{h: h, reg: reg, pusher: pusher, proxy: newRaceProxy(t, reg), delay: delay,
-				env: harness.NewEnv(t).Set("WERF_REGISTRY_USERNAME", "ci").Set("WERF_REGISTRY_PASSWORD", pass)}
+				env:   harness.NewEnv(t).Set("WERF_REGISTRY_USERNAME", "ci").Set("WERF_REGISTRY_PASSWORD", pass),
+				slots: make(chan struct{}, 6)}
 			for _, sc := range raceScenarios(version) {
 				t.Run(sc.name, func(t *testing.T) {
+					t.Parallel()
 					lost := b.measure(t, sc, runs)
 					t.Logf("%s, %s: %d of %d pushes lost", version, sc.name, lost, runs)
 					if sc.guaranteed {
@@ -80,6 +87,9 @@ type raceRun struct {
 	old    string // t's digest before the run
 	pushed string // what the push put on t
 	report cleanupReport
+	lists  int        // tag listings the cleanup asked for so far
+	images []v1.Image // what seed pushed, when the scenario seeds its own
+	tImage v1.Image   // t's image before the run
 }
 
 func (r *raceRun) tag(tag string) string { return r.ref + ":" + tag }
@@ -98,6 +108,8 @@ type raceScenario struct {
 	during bool
 	push   func(b *raceBench, run *raceRun)
 	lost   func(b *raceBench, run *raceRun) bool
+	// seed, when set, pushes more before the run.
+	seed func(b *raceBench, run *raceRun)
 }
 
 func manifestRef(r *http.Request) string {
@@ -136,6 +148,24 @@ func raceScenarios(version string) []raceScenario {
 		{name: "kept tag moved onto the digest before the check, delete-manifests", args: dm,
 			at: checkOfT, push: func(b *raceBench, run *raceRun) { b.pusher.Tag(run.tag("t"), "main") },
 			lost: func(b *raceBench, run *raceRun) bool { return !b.pusher.Exists(run.tag("main")) }},
+		{name: "kept tag moved onto an index of deleted images, delete-manifests", args: dm, guaranteed: true,
+			seed: func(b *raceBench, run *raceRun) {
+				old := time.Now().Add(-72 * time.Hour)
+				run.images = []v1.Image{b.pusher.Image(old, nil)}
+				b.pusher.Push(run.tag("t2"), run.images[0])
+			},
+			// The second listing: the move lands after the inventory.
+			at: func(r *http.Request, run *raceRun) bool {
+				if strings.HasSuffix(r.URL.Path, "/tags/list") {
+					run.lists++
+				}
+				return run.lists == 2
+			},
+			push: func(b *raceBench, run *raceRun) { b.pusher.Index(run.tag("main"), run.tImage, run.images[0]) },
+			lost: func(b *raceBench, run *raceRun) bool {
+				d, err := run.images[0].Digest()
+				return err != nil || !b.pusher.Exists(run.ref+"@"+run.old) || !b.pusher.Exists(run.ref+"@"+d.String())
+			}},
 		{name: "moved between the listing and the manifest read", guaranteed: true,
 			at:   func(r *http.Request, _ *raceRun) bool { return r.Method == http.MethodGet && manifestRef(r) == "t" },
 			push: pushT, lost: func(b *raceBench, run *raceRun) bool {
@@ -168,10 +198,12 @@ type raceBench struct {
 	proxy  *raceProxy
 	env    *harness.Env
 	delay  time.Duration
+	slots  chan struct{} // runs at once, over all scenarios
 }
 
-// measure runs sc runs times, four runs at once, and counts the runs that
-// lost the push (a run that never reached its moment fails the test).
+// measure runs sc runs times, as many at once as b has slots (shared by the
+// scenarios, which run in parallel), and counts the runs that lost the push
+// (a run that never reached its moment fails the test).
 func (b *raceBench) measure(t *testing.T, sc raceScenario, runs int) int {
 	slug := strings.NewReplacer(" ", "-", ",", "").Replace(sc.name)
 	var (
@@ -179,12 +211,11 @@ func (b *raceBench) measure(t *testing.T, sc raceScenario, runs int) int {
 		lost int
 		wg   sync.WaitGroup
 	)
-	sem := make(chan struct{}, 4)
 	for i := range runs {
 		wg.Add(1)
-		sem <- struct{}{}
+		b.slots <- struct{}{}
 		go func() {
-			defer func() { <-sem; wg.Done() }()
+			defer func() { <-b.slots; wg.Done() }()
 			run := &raceRun{name: fmt.Sprintf("race/%s-%d", slug, i)}
 			run.ref = b.reg.Repo(run.name)
 			if b.once(t, sc, run) {
@@ -203,7 +234,11 @@ func (b *raceBench) measure(t *testing.T, sc raceScenario, runs int) int {
 func (b *raceBench) once(t *testing.T, sc raceScenario, run *raceRun) bool {
 	old := time.Now().Add(-72 * time.Hour)
 	b.pusher.Push(run.tag("main"), b.pusher.Image(old, nil))
-	run.old = b.pusher.Push(run.tag("t"), b.pusher.Image(old, nil))
+	run.tImage = b.pusher.Image(old, nil)
+	run.old = b.pusher.Push(run.tag("t"), run.tImage)
+	if sc.seed != nil {
+		sc.seed(b, run)
+	}
 
 	var (
 		mu      sync.Mutex
