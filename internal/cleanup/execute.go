@@ -365,8 +365,8 @@ func (d *deleter) isProtected(digest string) bool {
 func (d *deleter) insteadOfDelete(digest string, tags []string) []Action {
 	if d.plan.CannotUntag {
 		for _, t := range tags {
-			d.results.keep(t, ReasonCannotUntag, "a tag pushed onto this image during the run keeps it, and the "+
-				"registry cannot remove this tag without removing the image")
+			d.results.keep(t, ReasonCannotUntag, "a tag pushed or moved onto this image (or an index of it) during the "+
+				"run keeps it, and the registry cannot remove this tag without removing the image")
 		}
 		return nil
 	}
@@ -484,6 +484,7 @@ type lister struct {
 }
 
 type listing struct {
+	ctx  context.Context
 	done chan struct{}
 	tags []string
 	err  error
@@ -492,11 +493,11 @@ type listing struct {
 func (l *lister) fresh(ctx context.Context) ([]string, error) {
 	l.mu.Lock()
 	if l.next == nil {
-		l.next = &listing{done: make(chan struct{})}
+		l.next = &listing{ctx: ctx, done: make(chan struct{})}
 	}
 	mine := l.next
 	if !l.running {
-		l.start(ctx)
+		l.start()
 	}
 	l.mu.Unlock()
 	select {
@@ -507,18 +508,19 @@ func (l *lister) fresh(ctx context.Context) ([]string, error) {
 	}
 }
 
-// start runs the next listing; l.mu is held.
-func (l *lister) start(ctx context.Context) {
+// start runs the next listing, with the context of the caller that asked
+// for it first; l.mu is held.
+func (l *lister) start() {
 	cur := l.next
 	l.next, l.running = nil, true
 	go func() {
-		cur.tags, cur.err = l.reg.Tags(ctx)
+		cur.tags, cur.err = l.reg.Tags(cur.ctx)
 		close(cur.done)
 		l.mu.Lock()
 		defer l.mu.Unlock()
 		l.running = false
 		if l.next != nil {
-			l.start(context.WithoutCancel(ctx))
+			l.start()
 		}
 	}()
 }

@@ -174,3 +174,59 @@ func TestCannotUntagKeepsImagesPushedOnto(t *testing.T) {
 		})
 	}
 }
+
+// gatedLister is the fake whose listings read the tags when they start and
+// answer once let go.
+type gatedLister struct {
+	*fakeRegistry
+	started chan struct{}
+	release chan struct{}
+}
+
+func (g *gatedLister) Tags(ctx context.Context) ([]string, error) {
+	tags, err := g.fakeRegistry.Tags(ctx)
+	g.started <- struct{}{}
+	<-g.release
+	return tags, err
+}
+
+// TestListingsStartAfterTheyAreAsked: deletes that ask for a listing while
+// one is in flight get the next one, which starts after they asked and so
+// sees a tag pushed meanwhile; they share it.
+func TestListingsStartAfterTheyAreAsked(t *testing.T) {
+	g := &gatedLister{fakeRegistry: newFake(map[string]string{"a": "sha256:1"}),
+		started: make(chan struct{}, 4), release: make(chan struct{})}
+	l := &lister{reg: g}
+	ctx := context.Background()
+	got := make(chan []string, 3)
+	ask := func() {
+		tags, err := l.fresh(ctx)
+		assert.Check(t, err)
+		got <- tags
+	}
+	go ask()
+	<-g.started // the first listing has read the tags
+	g.fakeRegistry.mu.Lock()
+	g.tags["pushed"] = "sha256:1"
+	g.fakeRegistry.mu.Unlock()
+	var asked sync.WaitGroup
+	for range 2 {
+		asked.Add(1)
+		go func() { asked.Done(); ask() }()
+	}
+	asked.Wait()
+	for waiting := false; !waiting; {
+		l.mu.Lock()
+		waiting = l.next != nil
+		l.mu.Unlock()
+		time.Sleep(10 * time.Millisecond) // and the other caller too
+	}
+	close(g.release)
+	var sizes []int
+	for range 3 {
+		sizes = append(sizes, len(<-got))
+	}
+	slices.Sort(sizes)
+	assert.Check(t, is.DeepEqual(sizes, []int{1, 2, 2}), "the first caller's listing, then the next")
+	assert.Check(t, is.Len(g.started, 1), "the two later callers share one listing")
+}
