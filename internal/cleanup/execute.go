@@ -436,8 +436,8 @@ func (d *deleter) deleteWhole(ctx context.Context, a Action) []Action {
 	return nil
 }
 
-// pushedOnto lists the tags again and checks those the plan does not know:
-// it says whether one of them is on digest (and keeps it).
+// pushedOnto lists the tags again and checks those the plan does not know
+// (they are kept): it says whether one of them is on digest.
 func (d *deleter) pushedOnto(ctx context.Context, digest string) (bool, error) {
 	tags, err := d.lister.fresh(ctx)
 	if err != nil {
@@ -463,11 +463,12 @@ func (d *deleter) pushedOnto(ctx context.Context, digest string) (bool, error) {
 	}
 	pushed := false
 	for i, t := range fresh {
-		if descs[i].Digest == digest {
-			pushed = true
-			d.results.addNew(TagResult{Tag: t, Digest: digest, Keep: true, Reason: ReasonPushedDuringRun,
-				Detail: "pushed after the inventory, so no policy judged it", Outcome: Kept})
+		if descs[i].Digest == "" {
+			continue
 		}
+		pushed = pushed || descs[i].Digest == digest
+		d.results.addNew(TagResult{Tag: t, Digest: descs[i].Digest, Keep: true, Reason: ReasonPushedDuringRun,
+			Detail: "pushed after the inventory, so no policy judged it", Outcome: Kept})
 	}
 	return pushed, nil
 }
