@@ -74,8 +74,11 @@ Safety: each tag is untagged on its own (the OCI tag delete where the
 registry has it, else by overwriting the tag with a throw-away manifest
 unique to the run and deleting that, once for a group of tags), so no other
 tag on the same digest, no child of a kept index and no subject of a kept
-referrer is touched, and a tag pushed or moved during the run is kept. Each
-tag is checked again right before it goes. --dry-run writes nothing. An
+referrer is touched. A tag pushed during the run is kept. Each tag is
+checked again right before the request that removes it: a tag pushed again
+before that check is kept (moved), one pushed while that request is on its
+way is lost, as no registry API lets the request depend on the tag. --dry-run
+writes nothing. An
 interrupted run, even a killed one, is finished by running it again.`,
 		Example: `  docker werf cleanup --repo registry.example.com/app --dry-run
   docker werf cleanup --repo registry.example.com/app --git-dir . --report cleanup.json
@@ -99,7 +102,7 @@ interrupted run, even a killed one, is finished by running it again.`,
 	fs.BoolVar(&opts.deleteManifests, "delete-manifests", false,
 		"Delete a manifest whole when every tag on it goes, so the registry frees it without untagged-manifest garbage collection; "+
 			"on distribution (2.8 and 3) much slower than untagging, since each digest delete reads every tag of the repository; "+
-			"a tag pushed onto the manifest during the run would go too")
+			"the tags are listed again right before each delete, and a tag pushed onto the manifest after that listing goes too")
 	flagenv.Bind(fs, "delete-manifests", "WERF_CLEANUP_DELETE_MANIFESTS")
 	fs.StringVar(&opts.report, "report", "", "Also write every tag with its decision, reason and outcome as JSON to this file")
 	flagenv.Bind(fs, "report", "WERF_CLEANUP_REPORT")

@@ -31,6 +31,10 @@ type Plan struct {
 	Items     map[string]Item
 	Decisions []policy.Decision
 	Actions   []Action
+	// CannotUntag is PlanOptions.CannotUntag: a deletion of a whole image
+	// that a tag pushed during the run stops keeps the image's tags
+	// (ReasonCannotUntag) instead of untagging them.
+	CannotUntag bool
 }
 
 // Reasons the plan adds to the policy's.
@@ -79,7 +83,7 @@ const ReasonCannotUntag = "cannot-untag"
 // referrer's subject): one request instead of one per tag, for purge or for
 // registries nobody pushes to during the run.
 func MakePlan(items []Item, decisions []policy.Decision, opts PlanOptions) Plan {
-	p := Plan{Items: make(map[string]Item, len(items))}
+	p := Plan{Items: make(map[string]Item, len(items)), CannotUntag: opts.CannotUntag}
 	for _, it := range items {
 		p.Items[it.Tag] = it
 	}
