@@ -1,7 +1,14 @@
 # docker-werf: build, test and install both binaries.
 PKG      := github.com/docker-werf/docker-werf
-VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.0.0-dev)
+# The version is semver: vX.Y.Z (X.Y.Z from the VERSION file) when HEAD is the
+# clean release tag vX.Y.Z, else vX.Y.Z-dev+<commit> (+<commit>.dirty with
+# uncommitted changes).
 COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+RELEASE  := $(shell cat $(CURDIR)/VERSION)
+DIRTY    := $(shell git status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo .dirty)
+AT_TAG   := $(shell git tag --points-at HEAD 2>/dev/null | grep -qxF v$(RELEASE) && echo yes)
+VERSION  ?= $(if $(AT_TAG),$(if $(DIRTY),,v$(RELEASE)),)
+VERSION  := $(or $(VERSION),v$(RELEASE)-dev+$(COMMIT)$(DIRTY))
 LDFLAGS  := -s -w -X $(PKG)/internal/version.Version=$(VERSION) -X $(PKG)/internal/version.Commit=$(COMMIT)
 GOBUILD  := CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)"
 BIN      := $(CURDIR)/bin
@@ -15,7 +22,8 @@ export GOFLAGS ?= -buildvcs=false
 
 # The CI image (Dockerfile): BASE_IMAGE has a shell and the docker CLI.
 BASE_IMAGE ?= docker:28-cli
-IMAGE      ?= docker-werf:$(VERSION)
+# Image tags cannot hold "+": v0.1.0-dev+abc1234 is tagged v0.1.0-dev_abc1234.
+IMAGE      ?= docker-werf:$(subst +,_,$(VERSION))
 
 .PHONY: all build image test unit e2e testdeps bench vet lint install demo clean
 

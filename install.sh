@@ -46,8 +46,17 @@ goversion=$("$go" env GOVERSION 2>/dev/null) || die "$go does not work"
 minor=$(echo "$goversion" | sed -n 's/^go1\.\([0-9]*\).*/\1/p')
 [ -n "$minor" ] && [ "$minor" -ge 26 ] || die "Go 1.26 or newer is needed, found $goversion"
 
-version=$(git -C "$src" describe --tags --always --dirty 2>/dev/null || echo v0.0.0-dev)
+# The same semver as the Makefile: vX.Y.Z at the clean release tag, else
+# vX.Y.Z-dev+<commit>[.dirty], X.Y.Z from the VERSION file.
 commit=$(git -C "$src" rev-parse --short HEAD 2>/dev/null || echo unknown)
+release=$(cat "$src/VERSION" 2>/dev/null) || die "$src/VERSION is missing"
+dirty=""
+[ -z "$(git -C "$src" status --porcelain --untracked-files=no 2>/dev/null)" ] || dirty=.dirty
+if [ -z "$dirty" ] && git -C "$src" tag --points-at HEAD 2>/dev/null | grep -qxF "v$release"; then
+	version=v$release
+else
+	version=v$release-dev+$commit$dirty
+fi
 pkg=github.com/docker-werf/docker-werf
 ldflags="-s -w -X $pkg/internal/version.Version=$version -X $pkg/internal/version.Commit=$commit"
 

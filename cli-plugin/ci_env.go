@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -109,7 +108,7 @@ func stopJobOnError(cmd *cobra.Command, dockerCLI command.Cli, opts *ciEnvOption
 	cmd.RunE = func(c *cobra.Command, a []string) error { return stop(runE(c, a)) }
 	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		opts.printFailure(dockerCLI.Out())
-		return fmt.Errorf("%w\nSee '%s --help'", err, c.CommandPath())
+		return flagError(c, err)
 	})
 }
 

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/docker-werf/docker-werf/internal/flagenv"
+	"github.com/docker-werf/docker-werf/internal/version"
 )
 
 func newRootCommand(dockerCLI command.Cli) *cobra.Command {
@@ -35,11 +36,13 @@ func newRootCommand(dockerCLI command.Cli) *cobra.Command {
 		},
 	}
 	cmd.SetFlagErrorFunc(flagError)
-	version := newVersionCommand(dockerCLI)
-	version.Args = noArgs
-	version.Example = "  docker werf version\n  docker werf version --format json"
+	// `docker werf --version`: docker passes the arguments after "werf" to
+	// the plugin, where cobra's --version flag prints this line.
+	cmd.Version = version.Version
+	cmd.SetVersionTemplate("docker-werf {{.Version}}\n")
+	cmd.Flags().BoolP("version", "v", false, "Print version information and quit")
 	cmd.AddCommand(
-		version,
+		newVersionCommand(dockerCLI),
 		newRegistryCommand(dockerCLI),
 		newCIEnvCommand(dockerCLI),
 		newCleanupCommand(dockerCLI),

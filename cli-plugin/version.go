@@ -21,7 +21,9 @@ func newVersionCommand(dockerCLI command.Cli) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "version",
 		Short: "Show the docker-werf version",
-		Args:  cobra.NoArgs,
+		Example: `  docker werf version
+  docker werf version --format json`,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runVersion(dockerCLI, opts)
 		},

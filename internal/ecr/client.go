@@ -15,6 +15,7 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	awsecr "github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/smithy-go/logging"
 
 	"github.com/docker-werf/docker-werf/internal/apiclient"
 	"github.com/docker-werf/docker-werf/internal/registry"
@@ -235,6 +236,10 @@ func New(repo registry.Repository, creds Credentials, opts ...Option) (*Client, 
 		config.WithRegion(info.Region),
 		config.WithHTTPClient(httpClient),
 		config.WithAppID("docker-werf_" + version.Version),
+		// The SDK would print its own log lines ("SDK <time> WARN falling
+		// back to IMDSv1: ...") to stderr; what fails reaches the user as our
+		// error instead.
+		config.WithLogger(logging.Nop{}),
 	}
 	if creds.Provider != nil {
 		loaders = append(loaders, config.WithCredentialsProvider(creds.Provider))
