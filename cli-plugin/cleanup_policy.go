@@ -46,6 +46,9 @@ func policyConfig(opts cleanupOptions, fs *pflag.FlagSet, stderr io.Writer) (pol
 	if err := cfg.Validate(); err != nil {
 		return cfg, nil, err
 	}
+	if opts.kube.policy != nil {
+		*opts.kube.policy = cfg
+	}
 	return cfg, repo, nil
 }
 
@@ -88,6 +91,9 @@ func applyWerfConfig(cfg *policy.Config, opts cleanupOptions, repo *gitrepo.Repo
 		cfg.KeepPolicies, cfg.PolicySource = wc.KeepPolicies, path
 	}
 	cfg.DisableKeepPolicies = cfg.DisableKeepPolicies || wc.DisableGitHistoryBasedPolicy
+	// --without-kube, given either way (WERF_WITHOUT_KUBE sets it too), wins
+	// over cleanup.disableKubernetesBasedPolicy.
+	wc.ApplyKubernetes(cfg, fs.Changed("without-kube"))
 	if !fs.Changed("keep-younger-than") && os.Getenv("WERF_KEEP_YOUNGER_THAN") == "" {
 		if wc.DisableBuiltWithinLastNHoursPolicy {
 			cfg.KeepYoungerThan = 0

@@ -295,6 +295,47 @@ func TestCleanupKeepsWhatKubernetesRuns(t *testing.T) {
 		s.assertInUse(t, res, same("prod"), all...)
 		assert.Check(t, is.DeepEqual(sorted(s.pusher.Tags(s.repo)), sorted(append(append([]string{}, all...), "newest"))))
 	})
+
+	// Keep this one last: its real run deletes every tag the clusters run.
+	t.Run("werf.yaml's cleanup.disableKubernetesBasedPolicy: true does not scan, unless the flag says to", func(t *testing.T) {
+		env := s.env(t)
+		kc := harness.WriteKubeConfig(t, filepath.Join(env.Root, "admin.yaml"), k.Context("prod", harness.KubeAdmin, ""))
+		werfYAML := func(value string) string {
+			p := filepath.Join(env.Root, "werf-"+value+".yaml")
+			data := "project: shop\nconfigVersion: 1\ncleanup:\n  disableKubernetesBasedPolicy: " + value + "\n---\nimage: app\n"
+			assert.NilError(t, os.WriteFile(p, []byte(data), 0o600))
+			return p
+		}
+		on, off := werfYAML("true"), werfYAML("false")
+		const notice = "clusters are not scanned because werf.yaml says so"
+
+		// false: the clusters are asked, and what they run is kept.
+		res := s.cleanup(env, "--dry-run", "--kube-config", kc, "--werf-config", off)
+		s.assertInUse(t, res, same("prod"), all...)
+		assert.Check(t, !strings.Contains(res.Stderr(), notice), res.Stderr())
+
+		// true, but --without-kube=false (or WERF_WITHOUT_KUBE=false) given: the flag wins.
+		res = s.cleanup(env, "--dry-run", "--kube-config", kc, "--werf-config", on, "--without-kube=false")
+		s.assertInUse(t, res, same("prod"), all...)
+		assert.Check(t, !strings.Contains(res.Stderr(), notice), res.Stderr())
+		res = s.cleanup(env.Set("WERF_WITHOUT_KUBE", "false"), "--dry-run", "--kube-config", kc, "--werf-config", on)
+		s.assertInUse(t, res, same("prod"), all...)
+		env.Set("WERF_WITHOUT_KUBE", "")
+
+		// true: a real run deletes the deployed tags that the policy does not
+		// keep, and says once why the clusters were not asked.
+		assert.Assert(t, is.Contains(s.pusher.Tags(s.repo), "deployment"))
+		res = s.cleanup(env, "--kube-config", kc, "--werf-config", on)
+		res.Assert(t, icmd.Success)
+		assert.Check(t, is.Equal(strings.Count(res.Stderr(), notice), 1), res.Stderr())
+		assert.Check(t, is.Contains(res.Stderr(), "cleanup.disableKubernetesBasedPolicy: true at "+on+":4"))
+		assert.Check(t, !strings.Contains(res.Stderr(), "kubernetes: "), "the clusters were asked: %s", res.Stderr())
+		got := decisions(t, res)
+		for _, tag := range all {
+			assert.Check(t, !got[tag].Keep && got[tag].Reason != "in-use", "tag %s: %+v", tag, got[tag])
+		}
+		assert.Check(t, is.DeepEqual(sorted(s.pusher.Tags(s.repo)), []string{"newest"}))
+	})
 }
 
 // TestKubeScanPagesAndServiceAccount: 10,000 Pods come back over many list

@@ -56,6 +56,16 @@ type Config struct {
 	// (--no-keep-policies, werf's cleanup.disableGitHistoryBasedPolicy).
 	DisableKeepPolicies bool
 
+	// SkipKubernetes says not to ask the clusters what they run, so that a
+	// tag they use is decided by the other rules alone (werf's
+	// cleanup.disableKubernetesBasedPolicy, see WerfCleanup.ApplyKubernetes;
+	// --without-kube is the same, and wins when given). Decide does not read
+	// it: it is for the Kubernetes scan of `docker werf cleanup`.
+	SkipKubernetes bool
+	// SkipKubernetesBy names where SkipKubernetes was said, "FILE:LINE" of
+	// the werf.yaml key, for the notice that clusters are not scanned.
+	SkipKubernetesBy string
+
 	// KeepLast keeps the newest N tags by creation time and, unless
 	// OlderThan is set, deletes the others (--keep-last); 0: off.
 	KeepLast int

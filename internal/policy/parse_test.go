@@ -296,3 +296,81 @@ from: {{ $base }}
 		})
 	}
 }
+
+// TestWerfConfigDisableKubernetesBasedPolicy: werf.yaml's
+// cleanup.disableKubernetesBasedPolicy turns the Kubernetes scan off as
+// --without-kube does, says where, and yields to the flag when it is given.
+func TestWerfConfigDisableKubernetesBasedPolicy(t *testing.T) {
+	const head = "project: app\nconfigVersion: 1\ncleanup:\n  keepImagesBuiltWithinLastNHours: 1\n"
+	for _, tc := range []struct {
+		name, value string
+		flagGiven   bool
+		skip        bool
+	}{
+		{name: "true", value: "true", skip: true},
+		{name: "false", value: "false"},
+		{name: "true, but the flag was given", value: "true", flagGiven: true},
+		{name: "false, and the flag was given", value: "false", flagGiven: true},
+		{name: "written without a value", value: ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			wc, err := policy.ParseWerfConfig("werf.yaml", []byte(head+"  disableKubernetesBasedPolicy: "+tc.value+"\n"))
+			assert.NilError(t, err)
+			assert.Check(t, is.Equal(wc.DisableKubernetesBasedPolicy, tc.value == "true"))
+			cfg := policy.DefaultConfig()
+			wc.ApplyKubernetes(&cfg, tc.flagGiven)
+			assert.Check(t, is.Equal(cfg.SkipKubernetes, tc.skip))
+			if tc.skip {
+				assert.Check(t, is.Equal(cfg.SkipKubernetesBy, "werf.yaml:5"))
+			} else {
+				assert.Check(t, is.Equal(cfg.SkipKubernetesBy, ""))
+			}
+			assert.NilError(t, cfg.Validate())
+		})
+	}
+
+	t.Run("the line is that of the key, in a file", func(t *testing.T) {
+		p := filepath.Join(t.TempDir(), "werf.yaml")
+		data := "project: app\n# comment\ncleanup:\n  keepPolicies:\n  - references: {branch: main}\n  disableKubernetesBasedPolicy: true\n---\nimage: app\n"
+		assert.NilError(t, os.WriteFile(p, []byte(data), 0o644))
+		wc, err := policy.LoadWerfConfig(p)
+		assert.NilError(t, err)
+		assert.Check(t, is.Equal(wc.Where("disableKubernetesBasedPolicy"), p+":6"))
+		assert.Check(t, is.Equal(wc.Where("disableGitHistoryBasedPolicy"), p), "a key not written is the file alone")
+		var cfg policy.Config
+		wc.ApplyKubernetes(&cfg, false)
+		assert.Check(t, cfg.SkipKubernetes)
+		assert.Check(t, is.Equal(cfg.SkipKubernetesBy, p+":6"))
+	})
+
+	t.Run("no cleanup section or no werf.yaml", func(t *testing.T) {
+		wc, err := policy.ParseWerfConfig("werf.yaml", []byte("project: app\n"))
+		assert.NilError(t, err)
+		var cfg policy.Config
+		wc.ApplyKubernetes(&cfg, false)
+		assert.Check(t, !cfg.SkipKubernetes)
+		var none *policy.WerfCleanup
+		none.ApplyKubernetes(&cfg, false)
+		assert.Check(t, !cfg.SkipKubernetes)
+	})
+
+	for _, tc := range []struct{ name, value, want string }{
+		{"yes", "yes", `werf.yaml:5: cleanup.disableKubernetesBasedPolicy: want true or false, got "yes"`},
+		{"quoted", `"true"`, `werf.yaml:5: cleanup.disableKubernetesBasedPolicy: want true or false, got "true"`},
+		{"number", "1", `werf.yaml:5: cleanup.disableKubernetesBasedPolicy: want true or false, got "1"`},
+		{"list", "[true]", `werf.yaml:5: cleanup.disableKubernetesBasedPolicy: want true or false, got a list`},
+		{"mapping", "{enabled: false}", `werf.yaml:5: cleanup.disableKubernetesBasedPolicy: want true or false, got a mapping`},
+		{"typo in the key", "", ""},
+	} {
+		t.Run("invalid: "+tc.name, func(t *testing.T) {
+			doc := head + "  disableKubernetesBasedPolicy: " + tc.value + "\n"
+			want := tc.want
+			if tc.name == "typo in the key" {
+				doc = head + "  disableKubernetesBasePolicy: true\n"
+				want = `werf.yaml:5: unknown key "disableKubernetesBasePolicy" in cleanup: did you mean "disableKubernetesBasedPolicy"?`
+			}
+			_, err := policy.ParseWerfConfig("werf.yaml", []byte(doc))
+			assert.Error(t, err, want)
+		})
+	}
+}

@@ -122,6 +122,31 @@ type WerfCleanup struct {
 	DisableBuiltWithinLastNHoursPolicy bool
 	DisableKubernetesBasedPolicy       bool
 	Disable                            bool
+	// Lines has the line of the value of each cleanup key written.
+	Lines map[string]int
+}
+
+// Where returns "FILE:LINE" of a cleanup key, or the file alone when the key
+// is not written.
+func (w *WerfCleanup) Where(key string) string {
+	if l := w.Lines[key]; l > 0 {
+		return fmt.Sprintf("%s:%d", w.Source, l)
+	}
+	return w.Source
+}
+
+// ApplyKubernetes sets cfg.SkipKubernetes from
+// cleanup.disableKubernetesBasedPolicy, as werf does. flagGiven says the user
+// gave --without-kube (or WERF_WITHOUT_KUBE) either way: then the flag
+// decides, as --keep-younger-than does over keepImagesBuiltWithinLastNHours,
+// and werf.yaml is not read for it (so --without-kube=false scans the
+// clusters although werf.yaml says not to).
+func (w *WerfCleanup) ApplyKubernetes(cfg *Config, flagGiven bool) {
+	if flagGiven || w == nil || !w.DisableKubernetesBasedPolicy {
+		return
+	}
+	cfg.SkipKubernetes = true
+	cfg.SkipKubernetesBy = w.Where("disableKubernetesBasedPolicy")
 }
 
 // LoadWerfConfig reads the top-level cleanup section of werf.yaml. Only that
@@ -193,6 +218,10 @@ func ParseWerfConfig(name string, data []byte) (*WerfCleanup, error) {
 	cm, err := d.mapping(c, "cleanup", werfCleanupKeys)
 	if err != nil {
 		return nil, err
+	}
+	out.Lines = make(map[string]int, len(cm))
+	for key, n := range cm {
+		out.Lines[key] = n.Line + d.offset
 	}
 	if n := cm["keepPolicies"]; n != nil {
 		if out.KeepPolicies, err = d.policies(n, "cleanup.keepPolicies"); err != nil {
