@@ -28,15 +28,9 @@ type kubeOptions struct {
 	context       string
 	namespaceOnly bool
 	without       bool
-	// policy is the run's policy configuration, filled in by policyConfig
-	// once werf.yaml is read (cleanup.disableKubernetesBasedPolicy gives
-	// SkipKubernetes). A pointer, set up by addKubeFlags, because the
-	// command hands copies of its options to policyConfig and scanKube.
-	policy *policy.Config
 }
 
 func addKubeFlags(fs *pflag.FlagSet, o *kubeOptions) {
-	o.policy = new(policy.Config)
 	fs.StringVar(&o.config, "kube-config", "",
 		"Kubernetes config file to read, alone (default: the files in KUBECONFIG, else ~/.kube/config; also WERF_KUBECONFIG)")
 	flagenv.Bind(fs, "kube-config", "WERF_KUBE_CONFIG")
@@ -57,14 +51,15 @@ func addKubeFlags(fs *pflag.FlagSet, o *kubeOptions) {
 // scanKube lists what the configured clusters run and returns the tags and
 // digests of repo among them. A cluster that cannot be read fails the
 // cleanup (unless --without-kube); no cluster at all is said once, and so is
-// werf.yaml's cleanup.disableKubernetesBasedPolicy: true, which skips them.
-func scanKube(ctx context.Context, o kubeOptions, repo string, stderr io.Writer) (cleanup.InUse, error) {
+// werf.yaml's cleanup.disableKubernetesBasedPolicy: true (cfg.SkipKubernetes),
+// which skips them.
+func scanKube(ctx context.Context, o kubeOptions, cfg policy.Config, repo string, stderr io.Writer) (cleanup.InUse, error) {
 	if o.without {
 		return cleanup.InUse{}, nil
 	}
-	if o.policy != nil && o.policy.SkipKubernetes {
+	if cfg.SkipKubernetes {
 		fmt.Fprintf(stderr, "Notice: clusters are not scanned because werf.yaml says so (cleanup.disableKubernetesBasedPolicy: true at %s): "+
-			"tags that Kubernetes runs are not protected (--without-kube=false scans them)\n", o.policy.SkipKubernetesBy)
+			"tags that Kubernetes runs are not protected (--without-kube=false scans them)\n", cfg.SkipKubernetesBy)
 		return cleanup.InUse{}, nil
 	}
 	opts := kubescan.Options{KubeConfig: cmp.Or(o.config, os.Getenv("WERF_KUBECONFIG")), Context: o.context,

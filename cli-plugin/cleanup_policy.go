@@ -46,9 +46,6 @@ func policyConfig(opts cleanupOptions, fs *pflag.FlagSet, stderr io.Writer) (pol
 	if err := cfg.Validate(); err != nil {
 		return cfg, nil, err
 	}
-	if opts.kube.policy != nil {
-		*opts.kube.policy = cfg
-	}
 	return cfg, repo, nil
 }
 

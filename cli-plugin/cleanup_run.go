@@ -78,7 +78,7 @@ func runCleanup(ctx context.Context, dockerCLI command.Cli, opts cleanupOptions,
 		fmt.Fprintln(dockerCLI.Err(), "Warning:", w)
 	}
 	// Asked last, so that a deployment made while the registry was read is seen.
-	inUse, err := scanKube(ctx, opts.kube, repo, dockerCLI.Err())
+	inUse, err := scanKube(ctx, opts.kube, cfg, repo, dockerCLI.Err())
 	if err != nil {
 		return err
 	}
