@@ -20,15 +20,7 @@ import (
 func TestGCJSON(t *testing.T) {
 	e := testEnv(t)
 	e["WERF_CREDENTIALS_DIR"] = filepath.Join(t.TempDir(), "store<&>")
-	r := runWith(t, e, `{"ServerURL":"registry.example.com","Username":"u","Secret":"`+storeSecret+`"}`, "store")
-	assert.Equal(t, r.code, 0, r.stdout)
-	dirs, err := filepath.Glob(filepath.Join(e["WERF_CREDENTIALS_DIR"], "*"))
-	assert.NilError(t, err)
-	assert.Equal(t, len(dirs), 1)
-	old := time.Now().Add(-10 * 24 * time.Hour)
-	for _, f := range []string{"credentials.json", "scope.json"} {
-		assert.NilError(t, os.Chtimes(filepath.Join(dirs[0], f), old, old))
-	}
+	dir, old := storeAgedScope(t, e)
 
 	decode := func(r result) gcReport {
 		t.Helper()
@@ -41,7 +33,7 @@ func TestGCJSON(t *testing.T) {
 		return rep
 	}
 
-	r = runWith(t, e, "", "gc", "--format", "json", "--older-than", "2w")
+	r := runWith(t, e, "", "gc", "--format", "json", "--older-than", "2w")
 	assert.Check(t, is.Contains(r.stdout, `"removed": []`))
 	assert.Check(t, is.Contains(r.stdout, `store<&>`))
 	rep := decode(r)
@@ -51,9 +43,9 @@ func TestGCJSON(t *testing.T) {
 	assert.Check(t, rep.DryRun)
 	assert.Check(t, is.Equal(rep.OlderThan, "7d"))
 	assert.Assert(t, is.Len(rep.Removed, 1))
-	assert.Check(t, is.DeepEqual(rep.Removed[0], gcRemoved{Scope: "ci:gitlab:4242", CISystem: "gitlab", Dir: dirs[0],
+	assert.Check(t, is.DeepEqual(rep.Removed[0], gcRemoved{Scope: "ci:gitlab:4242", CISystem: "gitlab", Dir: dir,
 		LastUsed: old.UTC().Format(time.RFC3339), Reason: "CI job scope unused for 10d"}))
-	_, err = os.Stat(dirs[0])
+	_, err := os.Stat(dir)
 	assert.NilError(t, err, "a dry run removes nothing")
 
 	r = runWith(t, e, "", "gc", "--format", "yaml", "--older-than", "1w")
@@ -64,6 +56,6 @@ func TestGCJSON(t *testing.T) {
 	rep = decode(runWith(t, e, "", "gc", "--older-than", "1w"))
 	assert.Check(t, !rep.DryRun)
 	assert.Check(t, is.Len(rep.Removed, 1))
-	_, err = os.Stat(dirs[0])
+	_, err = os.Stat(dir)
 	assert.Check(t, os.IsNotExist(err))
 }

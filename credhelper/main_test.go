@@ -220,8 +220,11 @@ func TestHostileStoreDir(t *testing.T) {
 	noSecrets(t, r)
 }
 
-func TestGCCommand(t *testing.T) {
-	e := testEnv(t)
+// storeAgedScope stores one login through the helper and makes its scope
+// look unused for ten days; it returns the scope's directory and the time
+// it was last used.
+func storeAgedScope(t *testing.T, e env) (string, time.Time) {
+	t.Helper()
 	r := runWith(t, e, `{"ServerURL":"registry.example.com","Username":"u","Secret":"`+storeSecret+`"}`, "store")
 	assert.Equal(t, r.code, 0, r.stdout)
 	dirs, err := filepath.Glob(filepath.Join(e["WERF_CREDENTIALS_DIR"], "*"))
@@ -231,6 +234,12 @@ func TestGCCommand(t *testing.T) {
 	for _, f := range []string{"credentials.json", "scope.json"} {
 		assert.NilError(t, os.Chtimes(filepath.Join(dirs[0], f), old, old))
 	}
+	return dirs[0], old
+}
+
+func TestGCCommand(t *testing.T) {
+	e := testEnv(t)
+	dir, _ := storeAgedScope(t, e)
 
 	tests := []struct {
 		name   string
@@ -277,7 +286,7 @@ func TestGCCommand(t *testing.T) {
 			}
 		})
 	}
-	_, err = os.Stat(dirs[0])
+	_, err := os.Stat(dir)
 	assert.Assert(t, os.IsNotExist(err))
 }
 
