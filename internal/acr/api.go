@@ -20,14 +20,14 @@ const maxBody = 64 << 20
 
 func checkTag(tag string) error {
 	if !registryapi.ValidTag(tag) {
-		return fmt.Errorf("acr: invalid tag %q", tag)
+		return fmt.Errorf("invalid tag %q", tag)
 	}
 	return nil
 }
 
 func checkDigest(d string) error {
 	if !registryapi.ValidDigest(d) {
-		return fmt.Errorf("acr: invalid digest %q", d)
+		return fmt.Errorf("invalid digest %q", d)
 	}
 	return nil
 }
@@ -142,7 +142,7 @@ func (c *Client) transportError(op string, err error) error {
 	if errors.As(err, &refused) {
 		return refused
 	}
-	return fmt.Errorf("acr: %s %s: %w", op, c.name, err)
+	return fmt.Errorf("%s %s on ACR: %w", op, c.name, err)
 }
 
 // getJSON GETs u into v; a non-200 answer is an *APIError.
@@ -155,7 +155,7 @@ func (c *Client) getJSON(ctx context.Context, op, u string, v any) (*http.Respon
 		return nil, c.apiError(op, false, resp)
 	}
 	if err := apiclient.DecodeJSON(resp, maxBody, v); err != nil {
-		return nil, fmt.Errorf("acr: %s %s: decoding %s: %w", op, c.name, resp.Request.URL.RequestURI(), err)
+		return nil, fmt.Errorf("%s %s on ACR: decoding %s: %w", op, c.name, resp.Request.URL.RequestURI(), err)
 	}
 	return resp, nil
 }
@@ -195,7 +195,7 @@ func (c *Client) TagDetails(ctx context.Context) ([]TagAttributes, error) {
 		}
 		last, err := nextLast(resp.Header.Values("Link"))
 		if err != nil {
-			return "", fmt.Errorf("acr: %s %s: %w", op, c.name, err)
+			return "", fmt.Errorf("%s %s on ACR: %w", op, c.name, err)
 		}
 		if last == "" || len(list.Tags) == 0 {
 			return "", nil
@@ -204,7 +204,7 @@ func (c *Client) TagDetails(ctx context.Context) ([]TagAttributes, error) {
 		return c.acrURL("/_tags", q), nil
 	})
 	if errors.Is(err, apiclient.ErrEndlessPagination) {
-		return nil, fmt.Errorf("acr: %s %s: %w", op, c.name, err)
+		return nil, fmt.Errorf("%s %s on ACR: %w", op, c.name, err)
 	}
 	if err != nil {
 		return nil, err
@@ -267,7 +267,7 @@ func (c *Client) tagAttributes(ctx context.Context, op, tag string) (TagAttribut
 	}
 	a := out.Tag.attributes()
 	if checkDigest(a.Digest) != nil {
-		return TagAttributes{}, fmt.Errorf("acr: %s %s: ACR answered tag %s without a valid digest (%q)", op, c.name, tag, a.Digest)
+		return TagAttributes{}, fmt.Errorf("%s %s on ACR: ACR answered tag %s without a valid digest (%q)", op, c.name, tag, a.Digest)
 	}
 	c.mu.Lock()
 	if c.locked == nil {
@@ -333,9 +333,9 @@ func (c *Client) Inspect(ctx context.Context, d registryapi.Descriptor) (registr
 		case errors.As(err, &refused):
 			return registryapi.Image{}, refused
 		case errors.Is(err, registryapi.ErrUnauthorized) && c.ownV2:
-			return registryapi.Image{}, fmt.Errorf("acr: %s %s: %w; %s: %s", op, c.name, err, c.auth.who, rightsHint(false))
+			return registryapi.Image{}, fmt.Errorf("%s %s on ACR: %w; %s: %s", op, c.name, err, c.auth.who, rightsHint(false))
 		}
-		return registryapi.Image{}, fmt.Errorf("acr: %s %s: %w", op, c.name, err)
+		return registryapi.Image{}, fmt.Errorf("%s %s on ACR: %w", op, c.name, err)
 	}
 	if t := parseTime(m.CreatedTime); !t.IsZero() {
 		img.Created = t
@@ -362,7 +362,7 @@ func (c *Client) Untag(ctx context.Context, tag, expect string) error {
 		return err
 	}
 	if a.Digest != expect {
-		return fmt.Errorf("acr: %s %s: %w: it is on %s now, not %s", op, c.name, registryapi.ErrTagMoved, a.Digest, expect)
+		return fmt.Errorf("%s %s on ACR: %w: it is on %s now, not %s", op, c.name, registryapi.ErrTagMoved, a.Digest, expect)
 	}
 	if why, ok := a.Locked(); ok {
 		return &LockedError{Repository: c.name, Ref: tag, Detail: why}

@@ -174,12 +174,12 @@ type digestInfo struct {
 // flag and the environment variable.
 func New(repo registry.Repository, creds Credentials, opts ...Option) (*Client, error) {
 	if repo.Host != registry.DockerHubHost {
-		return nil, fmt.Errorf("dockerhub: %s is not a Docker Hub repository: the Hub API serves only %s", repo.Name(),
+		return nil, fmt.Errorf("%s is not a Docker Hub repository: the Hub API serves only %s", repo.Name(),
 			registry.DockerHubHost)
 	}
 	ns, name, ok := strings.Cut(repo.Path, "/")
 	if !ok || ns == "" || name == "" || strings.Contains(name, "/") {
-		return nil, fmt.Errorf("dockerhub: invalid Docker Hub repository %s: want docker.io/<namespace>/<name>", repo.Name())
+		return nil, fmt.Errorf("invalid Docker Hub repository %s: want docker.io/<namespace>/<name>", repo.Name())
 	}
 	c := &Client{
 		name:      repo.Name(),
@@ -194,20 +194,20 @@ func New(repo registry.Repository, creds Credentials, opts ...Option) (*Client, 
 		c.token = creds.Token
 		if isAccessToken(creds.Token) {
 			if creds.Username == "" {
-				return nil, fmt.Errorf("dockerhub: %s holds a personal or organisation access token, which the Hub API "+
+				return nil, fmt.Errorf("%s holds a personal or organisation access token, which the Hub API "+
 					"takes only with the account name: set it as %s together with %s, or pass a Hub API token",
 					registry.CredentialName(registry.CredDockerHubToken), registry.CredentialName(registry.CredDockerHubPassword), registry.CredentialName(registry.CredDockerHubUsername))
 			}
 			c.creds.Password, c.token, c.login = creds.Token, "", true
 		}
 	case creds.Username == "" && creds.Password == "":
-		return nil, fmt.Errorf("dockerhub: Docker Hub credentials are not set: set %s, or %s and %s",
+		return nil, fmt.Errorf("Docker Hub credentials are not set: set %s, or %s and %s",
 			registry.CredentialName(registry.CredDockerHubToken), registry.CredentialName(registry.CredDockerHubUsername), registry.CredentialName(registry.CredDockerHubPassword))
 	case creds.Username == "":
-		return nil, fmt.Errorf("dockerhub: %s is not set (%s is)", registry.CredentialName(registry.CredDockerHubUsername),
+		return nil, fmt.Errorf("%s is not set (%s is)", registry.CredentialName(registry.CredDockerHubUsername),
 			registry.CredentialName(registry.CredDockerHubPassword))
 	case creds.Password == "":
-		return nil, fmt.Errorf("dockerhub: %s is not set (%s is)", registry.CredentialName(registry.CredDockerHubPassword),
+		return nil, fmt.Errorf("%s is not set (%s is)", registry.CredentialName(registry.CredDockerHubPassword),
 			registry.CredentialName(registry.CredDockerHubUsername))
 	default:
 		c.login = true
@@ -222,7 +222,7 @@ func New(repo registry.Repository, creds Credentials, opts ...Option) (*Client, 
 	}
 	for _, opt := range opts {
 		if err := opt(c); err != nil {
-			return nil, fmt.Errorf("dockerhub: %s: %w", c.name, err)
+			return nil, fmt.Errorf("%s on Docker Hub: %w", c.name, err)
 		}
 	}
 	if c.RT == nil {
@@ -304,14 +304,14 @@ func (c *Client) createToken(ctx context.Context) (string, error) {
 	// Making a token twice does no harm: a 429 or 5xx is retried.
 	req, err := http.NewRequestWithContext(retry.Idempotent(ctx), http.MethodPost, c.endpoint("/v2/auth/token"), bytes.NewReader(body))
 	if err != nil {
-		return "", fmt.Errorf("dockerhub: %s %s: %w", op, c.name, err)
+		return "", fmt.Errorf("%s %s on Docker Hub: %w", op, c.name, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.UA)
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return "", fmt.Errorf("dockerhub: %s %s: %s", op, c.name, c.redact(err.Error()))
+		return "", fmt.Errorf("%s %s on Docker Hub: %s", op, c.name, c.redact(err.Error()))
 	}
 	if resp.StatusCode != http.StatusOK {
 		e := c.responseError(op, false, resp)
@@ -325,7 +325,7 @@ func (c *Client) createToken(ctx context.Context) (string, error) {
 	}
 	err = apiclient.DecodeJSON(resp, 1<<20, &out)
 	if err != nil || out.AccessToken == "" {
-		return "", fmt.Errorf("dockerhub: %s %s: the answer of POST /v2/auth/token holds no access_token", op, c.name)
+		return "", fmt.Errorf("%s %s on Docker Hub: the answer of POST /v2/auth/token holds no access_token", op, c.name)
 	}
 	return out.AccessToken, nil
 }
@@ -350,14 +350,14 @@ func (c *Client) do(ctx context.Context, op, method, u string) (*http.Response, 
 		}
 		req, err := http.NewRequestWithContext(ctx, method, u, nil)
 		if err != nil {
-			return nil, fmt.Errorf("dockerhub: %s %s: %w", op, c.name, err)
+			return nil, fmt.Errorf("%s %s on Docker Hub: %w", op, c.name, err)
 		}
 		req.Header.Set("Authorization", "Bearer "+tok)
 		req.Header.Set("Accept", "application/json")
 		req.Header.Set("User-Agent", c.UA)
 		resp, err := c.hc.Do(req)
 		if err != nil {
-			return nil, fmt.Errorf("dockerhub: %s %s: %s", op, c.name, c.redact(err.Error()))
+			return nil, fmt.Errorf("%s %s on Docker Hub: %s", op, c.name, c.redact(err.Error()))
 		}
 		if resp.StatusCode == http.StatusUnauthorized && c.login && attempt == 0 {
 			apiclient.Discard(resp)
@@ -379,7 +379,7 @@ func (c *Client) getJSON(ctx context.Context, op, u string, write bool, v any) e
 	}
 	err = apiclient.DecodeJSON(resp, 64<<20, v)
 	if err != nil {
-		return fmt.Errorf("dockerhub: %s %s: decoding the answer of GET %s: %w", op, c.name, resp.Request.URL.Path, err)
+		return fmt.Errorf("%s %s on Docker Hub: decoding the answer of GET %s: %w", op, c.name, resp.Request.URL.Path, err)
 	}
 	return nil
 }
@@ -393,7 +393,7 @@ type Error = apiclient.Error
 // write says whether the operation changes the repository.
 func (c *Client) responseError(op string, write bool, resp *http.Response) *Error {
 	defer apiclient.Discard(resp)
-	e := apiclient.NewError("dockerhub", op, c.name, resp)
+	e := apiclient.NewError("Docker Hub", op, c.name, resp)
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	e.Message = c.redact(apiMessage(body))
 	switch {

@@ -43,14 +43,14 @@ type tagPage struct {
 
 func checkTag(tag string) error {
 	if !registrytypes.ValidTag(tag) {
-		return fmt.Errorf("dockerhub: invalid tag %q", tag)
+		return fmt.Errorf("invalid tag %q", tag)
 	}
 	return nil
 }
 
 func checkDigest(d string) error {
 	if !registrytypes.ValidSHA256(d) {
-		return fmt.Errorf("dockerhub: invalid digest %q", d)
+		return fmt.Errorf("invalid digest %q", d)
 	}
 	return nil
 }
@@ -134,12 +134,12 @@ func (c *Client) list(ctx context.Context, op string) ([]hubTag, error) {
 		}
 		u, err := c.nextURL(cur, *p.Next)
 		if err != nil {
-			return "", fmt.Errorf("dockerhub: %s %s: %w", op, c.name, err)
+			return "", fmt.Errorf("%s %s on Docker Hub: %w", op, c.name, err)
 		}
 		return u, nil
 	})
 	if errors.Is(err, apiclient.ErrEndlessPagination) {
-		return nil, fmt.Errorf("dockerhub: %s %s: %w", op, c.name, err)
+		return nil, fmt.Errorf("%s %s on Docker Hub: %w", op, c.name, err)
 	}
 	if err != nil {
 		return nil, err
@@ -247,7 +247,7 @@ func (c *Client) getTag(ctx context.Context, op, tag string, write bool) (hubTag
 		return hubTag{}, err
 	}
 	if t.Name != tag {
-		return hubTag{}, fmt.Errorf("dockerhub: %s %s: asked for tag %s, the Hub API described %q", op, c.name, tag, t.Name)
+		return hubTag{}, fmt.Errorf("%s %s on Docker Hub: asked for tag %s, the Hub API described %q", op, c.name, tag, t.Name)
 	}
 	c.rememberOne(t)
 	return t, nil
@@ -275,19 +275,19 @@ func (c *Client) descriptor(ctx context.Context, op string, t hubTag) (registryt
 	d := registrytypes.Descriptor{Digest: t.digest(), MediaType: t.MediaType}
 	if d.Digest == "" {
 		if c.api == nil {
-			return registrytypes.Descriptor{}, fmt.Errorf("dockerhub: %s %s: the Hub API gives no digest for the tag "+
+			return registrytypes.Descriptor{}, fmt.Errorf("%s %s on Docker Hub: the Hub API gives no digest for the tag "+
 				"(and no registry API client is set to ask the registry)", op, c.name)
 		}
 		rd, err := c.api.Resolve(ctx, t.Name)
 		if err != nil {
-			return registrytypes.Descriptor{}, fmt.Errorf("dockerhub: %s %s: the Hub API gives no digest; asking the registry: %w", op, c.name, err)
+			return registrytypes.Descriptor{}, fmt.Errorf("%s %s on Docker Hub: the Hub API gives no digest; asking the registry: %w", op, c.name, err)
 		}
 		d = rd
 		t.Digest = rd.Digest
 		c.rememberOne(t)
 	}
 	if err := checkDigest(d.Digest); err != nil {
-		return registrytypes.Descriptor{}, fmt.Errorf("dockerhub: %s %s: %w", op, c.name, err)
+		return registrytypes.Descriptor{}, fmt.Errorf("%s %s on Docker Hub: %w", op, c.name, err)
 	}
 	return d, nil
 }
@@ -307,7 +307,7 @@ func (c *Client) Inspect(ctx context.Context, d registrytypes.Descriptor) (regis
 	if c.api != nil {
 		var err error
 		if img, err = c.api.Inspect(ctx, d); err != nil {
-			return registrytypes.Image{}, fmt.Errorf("dockerhub: inspecting %s in %s: %w", d.Digest, c.name, err)
+			return registrytypes.Image{}, fmt.Errorf("inspecting %s in %s on Docker Hub: %w", d.Digest, c.name, err)
 		}
 	} else {
 		img.Descriptor = d
@@ -382,7 +382,7 @@ func (c *Client) Untag(ctx context.Context, tag, expect string) error {
 		return err
 	}
 	if d.Digest != expect {
-		return fmt.Errorf("dockerhub: %s %s: %w: it points to %s now, not %s", op, c.name, registrytypes.ErrTagMoved, d.Digest, expect)
+		return fmt.Errorf("%s %s on Docker Hub: %w: it points to %s now, not %s", op, c.name, registrytypes.ErrTagMoved, d.Digest, expect)
 	}
 	return c.deleteTag(ctx, op, tag)
 }
@@ -430,7 +430,7 @@ func (c *Client) DeleteManifest(ctx context.Context, digest string) error {
 		}
 	}
 	if len(on) == 0 {
-		return fmt.Errorf("dockerhub: %s %s: %w: no tag points to it", op, c.name, registrytypes.ErrNotFound)
+		return fmt.Errorf("%s %s on Docker Hub: %w: no tag points to it", op, c.name, registrytypes.ErrNotFound)
 	}
 	var errs []error
 	for _, tag := range on {
@@ -440,7 +440,7 @@ func (c *Client) DeleteManifest(ctx context.Context, digest string) error {
 		}
 	}
 	if len(errs) > 0 {
-		return fmt.Errorf("dockerhub: %s %s: %d of its %d tags (%s) were not deleted: %w", op, c.name, len(errs),
+		return fmt.Errorf("%s %s on Docker Hub: %d of its %d tags (%s) were not deleted: %w", op, c.name, len(errs),
 			len(on), strings.Join(on, ", "), errors.Join(errs...))
 	}
 	return nil

@@ -56,13 +56,13 @@ func (c *Client) do(ctx context.Context, method, u string) (*http.Response, erro
 func (c *Client) getJSON(ctx context.Context, op, u string, write bool, v any) (*http.Response, error) {
 	resp, err := c.do(ctx, http.MethodGet, u)
 	if err != nil {
-		return nil, fmt.Errorf("github: %s %s: %w", op, c.name, err)
+		return nil, fmt.Errorf("%s %s on GitHub: %w", op, c.name, err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, c.responseError(op, write, resp)
 	}
 	if err := apiclient.DecodeJSON(resp, maxBody, v); err != nil {
-		return nil, fmt.Errorf("github: %s %s: decoding %s: %w", op, c.name, resp.Request.URL.Path, err)
+		return nil, fmt.Errorf("%s %s on GitHub: decoding %s: %w", op, c.name, resp.Request.URL.Path, err)
 	}
 	return resp, nil
 }
@@ -74,7 +74,7 @@ const maxBody = 32 << 20
 // write says whether the operation deletes.
 func (c *Client) responseError(op string, write bool, resp *http.Response) *Error {
 	defer apiclient.Discard(resp)
-	e := apiclient.NewError("ghcr", op, c.name, resp)
+	e := apiclient.NewError("GitHub", op, c.name, resp)
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	e.Message = apiMessage([]byte(c.redact(string(body))))
 	switch {

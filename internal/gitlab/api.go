@@ -54,13 +54,13 @@ const maxBody = 32 << 20
 func (c *Client) getJSON(ctx context.Context, op, u string, write bool, v any) (*http.Response, error) {
 	resp, err := c.do(ctx, http.MethodGet, u)
 	if err != nil {
-		return nil, fmt.Errorf("gitlab: %s %s: %w", op, c.name, err)
+		return nil, fmt.Errorf("%s %s on GitLab: %w", op, c.name, err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, c.responseError(op, write, resp)
 	}
 	if err := apiclient.DecodeJSON(resp, maxBody, v); err != nil {
-		return nil, fmt.Errorf("gitlab: %s %s: decoding %s: %w", op, c.name, resp.Request.URL.Path, err)
+		return nil, fmt.Errorf("%s %s on GitLab: decoding %s: %w", op, c.name, resp.Request.URL.Path, err)
 	}
 	return resp, nil
 }
@@ -77,12 +77,12 @@ func paginate[T any](ctx context.Context, c *Client, op, first string, each func
 		each(v)
 		next, err := c.nextPage(resp)
 		if err != nil {
-			return "", fmt.Errorf("gitlab: %s %s: %w", op, c.name, err)
+			return "", fmt.Errorf("%s %s on GitLab: %w", op, c.name, err)
 		}
 		return next, nil
 	})
 	if errors.Is(err, apiclient.ErrEndlessPagination) {
-		return fmt.Errorf("gitlab: %s %s: %w", op, c.name, err)
+		return fmt.Errorf("%s %s on GitLab: %w", op, c.name, err)
 	}
 	return err
 }
@@ -162,7 +162,7 @@ const codeInsufficientScope = "insufficient_scope"
 // write says whether the operation deletes.
 func (c *Client) responseError(op string, write bool, resp *http.Response) *Error {
 	defer apiclient.Discard(resp)
-	e := apiclient.NewError("gitlab", op, c.name, resp)
+	e := apiclient.NewError("GitLab", op, c.name, resp)
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	var ae apiError
 	if json.Unmarshal(body, &ae) == nil {

@@ -28,14 +28,14 @@ const (
 
 func checkTag(tag string) error {
 	if !registrytypes.ValidTag(tag) {
-		return fmt.Errorf("harbor: invalid tag %q", tag)
+		return fmt.Errorf("invalid tag %q", tag)
 	}
 	return nil
 }
 
 func checkDigest(d string) error {
 	if !registrytypes.ValidDigest(d) {
-		return fmt.Errorf("harbor: invalid digest %q", d)
+		return fmt.Errorf("invalid digest %q", d)
 	}
 	return nil
 }
@@ -160,7 +160,7 @@ func (c *Client) send(ctx context.Context, method, u string) (*http.Response, er
 
 // transportError wraps an error of the HTTP client.
 func (c *Client) transportError(op string, err error) error {
-	return fmt.Errorf("harbor: %s %s: %w", op, c.name, err)
+	return fmt.Errorf("%s %s on Harbor: %w", op, c.name, err)
 }
 
 // getJSON GETs u into v; a non-200 answer is an *APIError.
@@ -173,7 +173,7 @@ func (c *Client) getJSON(ctx context.Context, op, u string, v any) (*http.Respon
 		return nil, c.apiError(op, false, resp)
 	}
 	if err := apiclient.DecodeJSON(resp, maxBody, v); err != nil {
-		return nil, fmt.Errorf("harbor: %s %s: decoding %s: %w", op, c.name, resp.Request.URL.RequestURI(), err)
+		return nil, fmt.Errorf("%s %s on Harbor: decoding %s: %w", op, c.name, resp.Request.URL.RequestURI(), err)
 	}
 	return resp, nil
 }
@@ -234,7 +234,7 @@ func (c *Client) Artifacts(ctx context.Context) ([]Artifact, error) {
 		return strconv.Itoa(page + 1), nil
 	})
 	if errors.Is(err, apiclient.ErrEndlessPagination) {
-		return nil, fmt.Errorf("harbor: %s %s: %w", op, c.name, err)
+		return nil, fmt.Errorf("%s %s on Harbor: %w", op, c.name, err)
 	}
 	if err != nil {
 		return nil, err
@@ -290,7 +290,7 @@ func (c *Client) getArtifact(ctx context.Context, op, ref string, withTags bool)
 		return nil, err
 	}
 	if checkDigest(a.Digest) != nil {
-		return nil, fmt.Errorf("harbor: %s %s: Harbor answered an artifact without a valid digest (%q)", op, c.name, a.Digest)
+		return nil, fmt.Errorf("%s %s on Harbor: Harbor answered an artifact without a valid digest (%q)", op, c.name, a.Digest)
 	}
 	return &a, nil
 }
@@ -374,7 +374,7 @@ func (c *Client) Inspect(ctx context.Context, d registrytypes.Descriptor) (regis
 		}
 	}
 	if a.Digest != d.Digest {
-		return registrytypes.Image{}, fmt.Errorf("harbor: %s %s: Harbor answered artifact %s", op, c.name, a.Digest)
+		return registrytypes.Image{}, fmt.Errorf("%s %s on Harbor: Harbor answered artifact %s", op, c.name, a.Digest)
 	}
 	img := registrytypes.Image{Descriptor: d, Annotations: a.Annotations}
 	img.MediaType = firstNonEmpty(a.ManifestMediaType, d.MediaType)
@@ -493,15 +493,15 @@ func (c *Client) Untag(ctx context.Context, tag, expect string) error {
 	d, err := c.resolve(ctx, tag)
 	switch {
 	case errors.Is(err, registrytypes.ErrNotFound):
-		return fmt.Errorf("harbor: %s %s: %w", op, c.name, registrytypes.ErrNotFound)
+		return fmt.Errorf("%s %s on Harbor: %w", op, c.name, registrytypes.ErrNotFound)
 	case err != nil:
 		return err
 	case d.Digest != expect:
-		return fmt.Errorf("harbor: %s %s: %w: it is on %s now, not %s", op, c.name, registrytypes.ErrTagMoved, d.Digest, expect)
+		return fmt.Errorf("%s %s on Harbor: %w: it is on %s now, not %s", op, c.name, registrytypes.ErrTagMoved, d.Digest, expect)
 	}
 	// Back on expect after Harbor did not find it there: someone pushed it
 	// again meanwhile. Leave it.
-	return fmt.Errorf("harbor: %s %s: %w: it was pushed again while being deleted", op, c.name, registrytypes.ErrTagMoved)
+	return fmt.Errorf("%s %s on Harbor: %w: it was pushed again while being deleted", op, c.name, registrytypes.ErrTagMoved)
 }
 
 func (c *Client) setProtected(tag, reason string) {

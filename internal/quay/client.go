@@ -145,10 +145,10 @@ type digestInfo struct {
 func New(repo registry.Repository, creds Credentials, opts ...Option) (*Client, error) {
 	ns, name, ok := strings.Cut(repo.Path, "/")
 	if !ok || ns == "" || name == "" || slices.Contains(strings.Split(name, "/"), "") {
-		return nil, fmt.Errorf("quay: invalid Quay repository %s: want <host>/<namespace>/<name>", repo.Name())
+		return nil, fmt.Errorf("invalid Quay repository %s: want <host>/<namespace>/<name>", repo.Name())
 	}
 	if creds.Token == "" {
-		return nil, fmt.Errorf("quay: %s is not set: the Quay API needs an OAuth access token with the repo:read and "+
+		return nil, fmt.Errorf("%s is not set: the Quay API needs an OAuth access token with the repo:read and "+
 			"repo:write scopes", credential())
 	}
 	c := &Client{
@@ -160,11 +160,11 @@ func New(repo registry.Repository, creds Credentials, opts ...Option) (*Client, 
 			UA: "docker-werf/" + version.Version, MaxAge: DefaultListingMaxAge, Now: time.Now},
 	}
 	if err := WithBaseURL("https://" + repo.Host)(c); err != nil {
-		return nil, fmt.Errorf("quay: %s: %w", c.name, err)
+		return nil, fmt.Errorf("%s on Quay: %w", c.name, err)
 	}
 	for _, opt := range opts {
 		if err := opt(c); err != nil {
-			return nil, fmt.Errorf("quay: %s: %w", c.name, err)
+			return nil, fmt.Errorf("%s on Quay: %w", c.name, err)
 		}
 	}
 	if c.RT == nil {
@@ -200,14 +200,14 @@ func (c *Client) repoPath(suffix string) string {
 func (c *Client) do(ctx context.Context, op, method, u string) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, method, u, nil)
 	if err != nil {
-		return nil, fmt.Errorf("quay: %s %s: %w", op, c.name, err)
+		return nil, fmt.Errorf("%s %s on Quay: %w", op, c.name, err)
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.UA)
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("quay: %s %s: %s", op, c.name, c.redact(err.Error()))
+		return nil, fmt.Errorf("%s %s on Quay: %s", op, c.name, c.redact(err.Error()))
 	}
 	return resp, nil
 }
@@ -223,7 +223,7 @@ func (c *Client) getJSON(ctx context.Context, op, u string, write bool, v any) e
 	}
 	err = apiclient.DecodeJSON(resp, 64<<20, v)
 	if err != nil {
-		return fmt.Errorf("quay: %s %s: decoding the answer of GET %s: %w", op, c.name, resp.Request.URL.Path, err)
+		return fmt.Errorf("%s %s on Quay: decoding the answer of GET %s: %w", op, c.name, resp.Request.URL.Path, err)
 	}
 	return nil
 }
@@ -238,7 +238,7 @@ type Error = apiclient.Error
 // write says whether the operation changes the repository.
 func (c *Client) responseError(op string, write bool, resp *http.Response) *Error {
 	defer apiclient.Discard(resp)
-	e := apiclient.NewError("quay", op, c.name, resp)
+	e := apiclient.NewError("Quay", op, c.name, resp)
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	msg, errType := apiMessage(body)
 	e.Message = c.redact(msg)

@@ -33,14 +33,14 @@ type tagPage struct {
 
 func checkTag(tag string) error {
 	if !registrytypes.ValidTag(tag) {
-		return fmt.Errorf("quay: invalid tag %q", tag)
+		return fmt.Errorf("invalid tag %q", tag)
 	}
 	return nil
 }
 
 func checkDigest(d string) error {
 	if !registrytypes.ValidSHA256(d) {
-		return fmt.Errorf("quay: invalid digest %q", d)
+		return fmt.Errorf("invalid digest %q", d)
 	}
 	return nil
 }
@@ -89,7 +89,7 @@ func (c *Client) list(ctx context.Context, op string) ([]quayTag, error) {
 			return "", err
 		}
 		if p.Page != 0 && p.Page != page {
-			return "", fmt.Errorf("quay: %s %s: asked for page %d, got page %d", op, c.name, page, p.Page)
+			return "", fmt.Errorf("%s %s on Quay: asked for page %d, got page %d", op, c.name, page, p.Page)
 		}
 		for _, t := range p.Tags {
 			if t.Name == "" || seen[t.Name] || !t.live(now) {
@@ -102,12 +102,12 @@ func (c *Client) list(ctx context.Context, op string) ([]quayTag, error) {
 			return "", nil
 		}
 		if len(p.Tags) == 0 {
-			return "", fmt.Errorf("quay: %s %s: page %d is empty but says more follow", op, c.name, page)
+			return "", fmt.Errorf("%s %s on Quay: page %d is empty but says more follow", op, c.name, page)
 		}
 		return strconv.Itoa(page + 1), nil
 	})
 	if errors.Is(err, apiclient.ErrEndlessPagination) {
-		return nil, fmt.Errorf("quay: %s %s: %w", op, c.name, err)
+		return nil, fmt.Errorf("%s %s on Quay: %w", op, c.name, err)
 	}
 	if err != nil {
 		return nil, err
@@ -194,7 +194,7 @@ func (c *Client) getTag(ctx context.Context, op, tag string, write bool) (quayTa
 		}
 	}
 	c.forget(tag)
-	return quayTag{}, fmt.Errorf("quay: %s %s: %w: no live tag %s (deleted or expired)", op, c.name, registrytypes.ErrNotFound, tag)
+	return quayTag{}, fmt.Errorf("%s %s on Quay: %w: no live tag %s (deleted or expired)", op, c.name, registrytypes.ErrNotFound, tag)
 }
 
 // Resolve returns the descriptor a tag points to. Right after a listing it
@@ -213,7 +213,7 @@ func (c *Client) Resolve(ctx context.Context, tag string) (registrytypes.Descrip
 		}
 	}
 	if err := checkDigest(t.ManifestDigest); err != nil {
-		return registrytypes.Descriptor{}, fmt.Errorf("quay: %s %s: %w", op, c.name, err)
+		return registrytypes.Descriptor{}, fmt.Errorf("%s %s on Quay: %w", op, c.name, err)
 	}
 	return registrytypes.Descriptor{Digest: t.ManifestDigest}, nil
 }
@@ -232,7 +232,7 @@ func (c *Client) Inspect(ctx context.Context, d registrytypes.Descriptor) (regis
 	if c.api != nil {
 		var err error
 		if img, err = c.api.Inspect(ctx, d); err != nil {
-			return registrytypes.Image{}, fmt.Errorf("quay: inspecting %s in %s: %w", d.Digest, c.name, err)
+			return registrytypes.Image{}, fmt.Errorf("inspecting %s in %s on Quay: %w", d.Digest, c.name, err)
 		}
 	} else {
 		img.Descriptor = d
@@ -283,10 +283,10 @@ func (c *Client) Untag(ctx context.Context, tag, expect string) error {
 		return err
 	}
 	if t.ManifestDigest != expect {
-		return fmt.Errorf("quay: %s %s: %w: it points to %s now, not %s", op, c.name, registrytypes.ErrTagMoved, t.ManifestDigest, expect)
+		return fmt.Errorf("%s %s on Quay: %w: it points to %s now, not %s", op, c.name, registrytypes.ErrTagMoved, t.ManifestDigest, expect)
 	}
 	if t.Immutable {
-		return fmt.Errorf("quay: %s %s: %w; skipped (make it mutable in Quay to delete it)", op, c.name, ErrTagImmutable)
+		return fmt.Errorf("%s %s on Quay: %w; skipped (make it mutable in Quay to delete it)", op, c.name, ErrTagImmutable)
 	}
 	return c.deleteTag(ctx, op, tag)
 }
@@ -338,10 +338,10 @@ func (c *Client) DeleteManifest(ctx context.Context, digest string) error {
 		}
 	}
 	if len(on) == 0 {
-		return fmt.Errorf("quay: %s %s: %w: no live tag points to it", op, c.name, registrytypes.ErrNotFound)
+		return fmt.Errorf("%s %s on Quay: %w: no live tag points to it", op, c.name, registrytypes.ErrNotFound)
 	}
 	if len(immutable) > 0 {
-		return fmt.Errorf("quay: %s %s: %w: %s; nothing deleted", op, c.name, ErrTagImmutable, strings.Join(immutable, ", "))
+		return fmt.Errorf("%s %s on Quay: %w: %s; nothing deleted", op, c.name, ErrTagImmutable, strings.Join(immutable, ", "))
 	}
 	var errs []error
 	for _, tag := range on {
@@ -351,7 +351,7 @@ func (c *Client) DeleteManifest(ctx context.Context, digest string) error {
 		}
 	}
 	if len(errs) > 0 {
-		return fmt.Errorf("quay: %s %s: %d of its %d tags (%s) were not deleted: %w", op, c.name, len(errs),
+		return fmt.Errorf("%s %s on Quay: %d of its %d tags (%s) were not deleted: %w", op, c.name, len(errs),
 			len(on), strings.Join(on, ", "), errors.Join(errs...))
 	}
 	return nil
