@@ -156,17 +156,31 @@ type Client struct {
 	secMu sync.Mutex
 	made  []string // the latest tokens made, scrubbed from errors
 
-	mu       sync.Mutex
-	listed   map[string]hubTag // tag -> the last listing's entry, until Resolve takes it
-	listedAt time.Time
-	digests  map[string]*digestInfo
+	listing apiclient.Listing[hubTag, digestInfo]
 }
 
 // digestInfo is what the Hub API said about one digest.
 type digestInfo struct {
 	mediaType string
 	images    []hubImage
-	times     map[string]time.Time // tag -> last_updated
+}
+
+// newListing is the listing cache of Hub tags: by digest, their media type,
+// images and last_updated.
+func newListing() apiclient.Listing[hubTag, digestInfo] {
+	return apiclient.Listing[hubTag, digestInfo]{
+		Name:   func(t hubTag) string { return t.Name },
+		Digest: hubTag.digest,
+		Time:   hubTag.updated,
+		Note: func(d *digestInfo, t hubTag) {
+			if t.MediaType != "" {
+				d.mediaType = t.MediaType
+			}
+			if len(t.Images) > 0 {
+				d.images = t.Images
+			}
+		},
+	}
 }
 
 // New returns a Client for repo, which must be a docker.io repository with
@@ -182,6 +196,7 @@ func New(repo registry.Repository, creds Credentials, opts ...Option) (*Client, 
 		return nil, fmt.Errorf("invalid Docker Hub repository %s: want docker.io/<namespace>/<name>", repo.Name())
 	}
 	c := &Client{
+		listing:   newListing(),
 		name:      repo.Name(),
 		namespace: ns,
 		repo:      name,

@@ -144,7 +144,7 @@ func (c *Client) list(ctx context.Context, op string) ([]hubTag, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.remember(tags)
+	c.listing.Remember(c.Now(), tags)
 	return tags, nil
 }
 
@@ -166,90 +166,20 @@ func (c *Client) nextURL(cur, next string) (string, error) {
 	return u.String(), nil
 }
 
-// remember replaces what the client knows from a complete listing.
-func (c *Client) remember(tags []hubTag) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.listed = make(map[string]hubTag, len(tags))
-	c.digests = map[string]*digestInfo{}
-	c.listedAt = c.Now()
-	for _, t := range tags {
-		c.listed[t.Name] = t
-		c.noteLocked(t)
-	}
-}
-
-// rememberOne updates what the client knows of one tag.
-func (c *Client) rememberOne(t hubTag) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.forgetLocked(t.Name)
-	c.noteLocked(t)
-}
-
-// forget drops a tag that is gone.
-func (c *Client) forget(tag string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.forgetLocked(tag)
-}
-
-func (c *Client) forgetLocked(tag string) {
-	delete(c.listed, tag)
-	for _, d := range c.digests {
-		delete(d.times, tag)
-	}
-}
-
-func (c *Client) noteLocked(t hubTag) {
-	dig := t.digest()
-	if dig == "" {
-		return
-	}
-	if c.digests == nil {
-		c.digests = map[string]*digestInfo{}
-	}
-	d := c.digests[dig]
-	if d == nil {
-		d = &digestInfo{times: map[string]time.Time{}}
-		c.digests[dig] = d
-	}
-	if t.MediaType != "" {
-		d.mediaType = t.MediaType
-	}
-	if len(t.Images) > 0 {
-		d.images = t.Images
-	}
-	d.times[t.Name] = t.updated()
-}
-
-// takeListed returns the last listing's entry for tag if the listing is
-// recent enough, once: a second Resolve of the same tag asks the API.
-func (c *Client) takeListed(tag string) (hubTag, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	t, ok := c.listed[tag]
-	if !ok || c.Now().Sub(c.listedAt) > c.MaxAge {
-		return hubTag{}, false
-	}
-	delete(c.listed, tag)
-	return t, true
-}
-
 // getTag fetches one tag: GET /v2/namespaces/{ns}/repositories/{repo}/tags/{tag}.
 func (c *Client) getTag(ctx context.Context, op, tag string, write bool) (hubTag, error) {
 	var t hubTag
 	err := c.getJSON(ctx, op, c.endpoint(c.namespacesPath("/tags/"+url.PathEscape(tag))), write, &t)
 	if err != nil {
 		if errors.Is(err, registrytypes.ErrNotFound) {
-			c.forget(tag)
+			c.listing.Forget(tag)
 		}
 		return hubTag{}, err
 	}
 	if t.Name != tag {
 		return hubTag{}, fmt.Errorf("%s %s on Docker Hub: asked for tag %s, the Hub API described %q", op, c.name, tag, t.Name)
 	}
-	c.rememberOne(t)
+	c.listing.RememberOne(t)
 	return t, nil
 }
 
@@ -261,7 +191,7 @@ func (c *Client) Resolve(ctx context.Context, tag string) (registrytypes.Descrip
 		return registrytypes.Descriptor{}, err
 	}
 	op := "resolving tag " + tag + " of"
-	t, ok := c.takeListed(tag)
+	t, ok := c.listing.Take(tag, c.Now(), c.MaxAge, nil)
 	if !ok {
 		var err error
 		if t, err = c.getTag(ctx, op, tag, false); err != nil {
@@ -284,7 +214,7 @@ func (c *Client) descriptor(ctx context.Context, op string, t hubTag) (registryt
 		}
 		d = rd
 		t.Digest = rd.Digest
-		c.rememberOne(t)
+		c.listing.RememberOne(t)
 	}
 	if err := checkDigest(d.Digest); err != nil {
 		return registrytypes.Descriptor{}, fmt.Errorf("%s %s on Docker Hub: %w", op, c.name, err)
@@ -344,19 +274,9 @@ func isIndexType(mt string) bool {
 // digestInfo returns what the Hub API said of a digest and the earliest
 // time among its tags.
 func (c *Client) digestInfo(dig string) (digestInfo, time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	d := c.digests[dig]
-	if d == nil {
-		return digestInfo{}, time.Time{}
-	}
-	var created time.Time
-	for _, ts := range d.times {
-		if !ts.IsZero() && (created.IsZero() || ts.Before(created)) {
-			created = ts
-		}
-	}
-	return digestInfo{mediaType: d.mediaType, images: slices.Clone(d.images)}, created
+	return apiclient.DigestInfo(&c.listing, dig, func(d digestInfo) digestInfo {
+		return digestInfo{mediaType: d.mediaType, images: slices.Clone(d.images)}
+	})
 }
 
 // Untag removes exactly one tag, and only if it still points to expect: it
@@ -398,12 +318,12 @@ func (c *Client) deleteTag(ctx context.Context, op, tag string) error {
 	switch resp.StatusCode {
 	case http.StatusOK, http.StatusAccepted, http.StatusNoContent:
 		apiclient.Discard(resp)
-		c.forget(tag)
+		c.listing.Forget(tag)
 		return nil
 	}
 	e := c.responseError(op, true, resp)
 	if e.StatusCode == http.StatusNotFound {
-		c.forget(tag)
+		c.listing.Forget(tag)
 	}
 	return e
 }

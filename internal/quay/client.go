@@ -24,7 +24,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -128,16 +127,23 @@ type Client struct {
 	hc  *http.Client
 	api RegistryAPI
 
-	mu       sync.Mutex
-	listed   map[string]quayTag // tag -> the last listing's entry, until Resolve takes it
-	listedAt time.Time
-	digests  map[string]*digestInfo
+	listing apiclient.Listing[quayTag, digestInfo]
 }
 
 // digestInfo is what the tag listing said about one digest.
 type digestInfo struct {
 	isList bool
-	starts map[string]time.Time // tag -> start_ts
+}
+
+// newListing is the listing cache of Quay tags: by manifest digest, whether
+// it is a list and the start_ts of its tags.
+func newListing() apiclient.Listing[quayTag, digestInfo] {
+	return apiclient.Listing[quayTag, digestInfo]{
+		Name:   func(t quayTag) string { return t.Name },
+		Digest: func(t quayTag) string { return t.ManifestDigest },
+		Time:   quayTag.start,
+		Note:   func(d *digestInfo, t quayTag) { d.isList = d.isList || t.IsManifestList },
+	}
 }
 
 // New returns a Client for repo, a <namespace>/<name> repository on a Quay
@@ -152,6 +158,7 @@ func New(repo registry.Repository, creds Credentials, opts ...Option) (*Client, 
 			"repo:write scopes", credential())
 	}
 	c := &Client{
+		listing:   newListing(),
 		name:      repo.Name(),
 		namespace: ns,
 		repo:      name,

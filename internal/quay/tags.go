@@ -112,70 +112,8 @@ func (c *Client) list(ctx context.Context, op string) ([]quayTag, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.remember(tags)
+	c.listing.Remember(c.Now(), tags)
 	return tags, nil
-}
-
-// remember replaces what the client knows from a complete listing.
-func (c *Client) remember(tags []quayTag) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.listed = make(map[string]quayTag, len(tags))
-	c.digests = map[string]*digestInfo{}
-	c.listedAt = c.Now()
-	for _, t := range tags {
-		c.listed[t.Name] = t
-		c.noteLocked(t)
-	}
-}
-
-func (c *Client) rememberOne(t quayTag) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.forgetLocked(t.Name)
-	c.noteLocked(t)
-}
-
-func (c *Client) forget(tag string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.forgetLocked(tag)
-}
-
-func (c *Client) forgetLocked(tag string) {
-	delete(c.listed, tag)
-	for _, d := range c.digests {
-		delete(d.starts, tag)
-	}
-}
-
-func (c *Client) noteLocked(t quayTag) {
-	if t.ManifestDigest == "" {
-		return
-	}
-	if c.digests == nil {
-		c.digests = map[string]*digestInfo{}
-	}
-	d := c.digests[t.ManifestDigest]
-	if d == nil {
-		d = &digestInfo{starts: map[string]time.Time{}}
-		c.digests[t.ManifestDigest] = d
-	}
-	d.isList = d.isList || t.IsManifestList
-	d.starts[t.Name] = t.start()
-}
-
-// takeListed returns the last listing's entry for tag if the listing is
-// recent enough, once: a second Resolve of the same tag asks the API.
-func (c *Client) takeListed(tag string) (quayTag, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	t, ok := c.listed[tag]
-	if !ok || c.Now().Sub(c.listedAt) > c.MaxAge || !t.live(c.Now()) {
-		return quayTag{}, false
-	}
-	delete(c.listed, tag)
-	return t, true
 }
 
 // getTag fetches the live entry of one tag:
@@ -189,11 +127,11 @@ func (c *Client) getTag(ctx context.Context, op, tag string, write bool) (quayTa
 	now := c.Now()
 	for _, t := range p.Tags {
 		if t.Name == tag && t.live(now) {
-			c.rememberOne(t)
+			c.listing.RememberOne(t)
 			return t, nil
 		}
 	}
-	c.forget(tag)
+	c.listing.Forget(tag)
 	return quayTag{}, fmt.Errorf("%s %s on Quay: %w: no live tag %s (deleted or expired)", op, c.name, registrytypes.ErrNotFound, tag)
 }
 
@@ -205,7 +143,7 @@ func (c *Client) Resolve(ctx context.Context, tag string) (registrytypes.Descrip
 		return registrytypes.Descriptor{}, err
 	}
 	op := "resolving tag " + tag + " of"
-	t, ok := c.takeListed(tag)
+	t, ok := c.listing.Take(tag, c.Now(), c.MaxAge, func(t quayTag) bool { return t.live(c.Now()) })
 	if !ok {
 		var err error
 		if t, err = c.getTag(ctx, op, tag, false); err != nil {
@@ -248,19 +186,7 @@ func (c *Client) Inspect(ctx context.Context, d registrytypes.Descriptor) (regis
 }
 
 func (c *Client) digestInfo(dig string) (bool, time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	d := c.digests[dig]
-	if d == nil {
-		return false, time.Time{}
-	}
-	var created time.Time
-	for _, ts := range d.starts {
-		if !ts.IsZero() && (created.IsZero() || ts.Before(created)) {
-			created = ts
-		}
-	}
-	return d.isList, created
+	return apiclient.DigestInfo(&c.listing, dig, func(d digestInfo) bool { return d.isList })
 }
 
 // Untag removes exactly one tag, and only if it still points to expect: it
@@ -300,12 +226,12 @@ func (c *Client) deleteTag(ctx context.Context, op, tag string) error {
 	switch resp.StatusCode {
 	case http.StatusNoContent, http.StatusOK, http.StatusAccepted:
 		apiclient.Discard(resp)
-		c.forget(tag)
+		c.listing.Forget(tag)
 		return nil
 	}
 	e := c.responseError(op, true, resp)
 	if e.StatusCode == http.StatusNotFound {
-		c.forget(tag)
+		c.listing.Forget(tag)
 	}
 	return e
 }
