@@ -1,6 +1,7 @@
 package acr
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -17,20 +18,6 @@ import (
 
 // maxBody bounds API answers.
 const maxBody = 64 << 20
-
-func checkTag(tag string) error {
-	if !registryapi.ValidTag(tag) {
-		return fmt.Errorf("invalid tag %q", tag)
-	}
-	return nil
-}
-
-func checkDigest(d string) error {
-	if !registryapi.ValidDigest(d) {
-		return fmt.Errorf("invalid digest %q", d)
-	}
-	return nil
-}
 
 // TagAttributes is one tag as ACR's metadata API describes it.
 type TagAttributes struct {
@@ -184,7 +171,7 @@ func (c *Client) TagDetails(ctx context.Context) ([]TagAttributes, error) {
 		}
 		for _, t := range list.Tags {
 			a := t.attributes()
-			if _, dup := listed[a.Name]; dup || checkDigest(a.Digest) != nil {
+			if _, dup := listed[a.Name]; dup || apiclient.CheckDigest(a.Digest, false) != nil {
 				continue // pages shift when tags are pushed during the listing
 			}
 			listed[a.Name] = a.Digest
@@ -266,7 +253,7 @@ func (c *Client) tagAttributes(ctx context.Context, op, tag string) (TagAttribut
 		return TagAttributes{}, err
 	}
 	a := out.Tag.attributes()
-	if checkDigest(a.Digest) != nil {
+	if apiclient.CheckDigest(a.Digest, false) != nil {
 		return TagAttributes{}, fmt.Errorf("%s %s on ACR: ACR answered tag %s without a valid digest (%q)", op, c.name, tag, a.Digest)
 	}
 	c.mu.Lock()
@@ -286,7 +273,7 @@ func (c *Client) tagAttributes(ctx context.Context, op, tag string) (TagAttribut
 // (once per tag), otherwise from the metadata API. A missing tag gives an
 // error wrapping registryapi.ErrNotFound.
 func (c *Client) Resolve(ctx context.Context, tag string) (registryapi.Descriptor, error) {
-	if err := checkTag(tag); err != nil {
+	if err := apiclient.CheckTag(tag); err != nil {
 		return registryapi.Descriptor{}, err
 	}
 	c.mu.Lock()
@@ -318,7 +305,7 @@ func (c *Client) manifestAttributes(ctx context.Context, op, digest string) (man
 // index's image children) through the registry API, as registryapi does, and
 // takes Created from ACR's createdTime of the manifest.
 func (c *Client) Inspect(ctx context.Context, d registryapi.Descriptor) (registryapi.Image, error) {
-	if err := checkDigest(d.Digest); err != nil {
+	if err := apiclient.CheckDigest(d.Digest, false); err != nil {
 		return registryapi.Image{}, err
 	}
 	op := "inspecting " + d.Digest + " in"
@@ -350,10 +337,10 @@ func (c *Client) Inspect(ctx context.Context, d registryapi.Descriptor) (registr
 // deleted. ACR has no conditional tag delete, so a push to the tag between
 // the read and the delete (milliseconds) is not detected.
 func (c *Client) Untag(ctx context.Context, tag, expect string) error {
-	if err := checkTag(tag); err != nil {
+	if err := apiclient.CheckTag(tag); err != nil {
 		return err
 	}
-	if err := checkDigest(expect); err != nil {
+	if err := apiclient.CheckDigest(expect, false); err != nil {
 		return err
 	}
 	op := "untagging " + tag + " of"
@@ -379,7 +366,7 @@ func (c *Client) Untag(ctx context.Context, tag, expect string) error {
 		_, msg := parseErrors(resp)
 		apiclient.Discard(resp)
 		c.setLocked(tag, "ACR answered 405")
-		return &LockedError{Repository: c.name, Ref: tag, Detail: firstNonEmpty(msg, "ACR answered 405 Method Not Allowed")}
+		return &LockedError{Repository: c.name, Ref: tag, Detail: cmp.Or(msg, "ACR answered 405 Method Not Allowed")}
 	}
 	return c.apiError(op, true, resp)
 }
@@ -398,7 +385,7 @@ func (c *Client) setLocked(tag, why string) {
 // tags is locked (a *LockedError). A missing manifest gives an error
 // wrapping registryapi.ErrNotFound.
 func (c *Client) DeleteManifest(ctx context.Context, digest string) error {
-	if err := checkDigest(digest); err != nil {
+	if err := apiclient.CheckDigest(digest, false); err != nil {
 		return err
 	}
 	op := "deleting " + digest + " from"
@@ -428,16 +415,7 @@ func (c *Client) DeleteManifest(ctx context.Context, digest string) error {
 	case http.StatusMethodNotAllowed:
 		_, msg := parseErrors(resp)
 		apiclient.Discard(resp)
-		return &LockedError{Repository: c.name, Ref: digest, Detail: firstNonEmpty(msg, "ACR answered 405 Method Not Allowed")}
+		return &LockedError{Repository: c.name, Ref: digest, Detail: cmp.Or(msg, "ACR answered 405 Method Not Allowed")}
 	}
 	return c.apiError(op, true, resp)
-}
-
-func firstNonEmpty(ss ...string) string {
-	for _, s := range ss {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
 }

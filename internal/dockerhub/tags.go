@@ -41,20 +41,6 @@ type tagPage struct {
 	Results []hubTag `json:"results"`
 }
 
-func checkTag(tag string) error {
-	if !registrytypes.ValidTag(tag) {
-		return fmt.Errorf("invalid tag %q", tag)
-	}
-	return nil
-}
-
-func checkDigest(d string) error {
-	if !registrytypes.ValidSHA256(d) {
-		return fmt.Errorf("invalid digest %q", d)
-	}
-	return nil
-}
-
 // updated is when the tag was last pushed or moved.
 func (t hubTag) updated() time.Time {
 	for _, s := range []string{t.LastUpdated, t.TagLastPushed} {
@@ -187,7 +173,7 @@ func (c *Client) getTag(ctx context.Context, op, tag string, write bool) (hubTag
 // answers from the listing; otherwise it asks the Hub API. A missing tag
 // gives an error wrapping registrytypes.ErrNotFound.
 func (c *Client) Resolve(ctx context.Context, tag string) (registrytypes.Descriptor, error) {
-	if err := checkTag(tag); err != nil {
+	if err := apiclient.CheckTag(tag); err != nil {
 		return registrytypes.Descriptor{}, err
 	}
 	op := "resolving tag " + tag + " of"
@@ -216,7 +202,7 @@ func (c *Client) descriptor(ctx context.Context, op string, t hubTag) (registryt
 		t.Digest = rd.Digest
 		c.listing.RememberOne(t)
 	}
-	if err := checkDigest(d.Digest); err != nil {
+	if err := apiclient.CheckDigest(d.Digest, true); err != nil {
 		return registrytypes.Descriptor{}, fmt.Errorf("%s %s on Docker Hub: %w", op, c.name, err)
 	}
 	return d, nil
@@ -229,7 +215,7 @@ func (c *Client) descriptor(ctx context.Context, op string, t hubTag) (registryt
 // without one, IsIndex and Children come from the Hub API's media type and
 // per-platform images, and Revision stays empty.
 func (c *Client) Inspect(ctx context.Context, d registrytypes.Descriptor) (registrytypes.Image, error) {
-	if err := checkDigest(d.Digest); err != nil {
+	if err := apiclient.CheckDigest(d.Digest, true); err != nil {
 		return registrytypes.Image{}, err
 	}
 	info, created := c.digestInfo(d.Digest)
@@ -286,10 +272,10 @@ func (c *Client) digestInfo(dig string) (digestInfo, time.Time) {
 // The Hub API has no conditional delete: a push to the tag between the two
 // requests is lost. An immutable tag gives ErrTagImmutable.
 func (c *Client) Untag(ctx context.Context, tag, expect string) error {
-	if err := checkTag(tag); err != nil {
+	if err := apiclient.CheckTag(tag); err != nil {
 		return err
 	}
-	if err := checkDigest(expect); err != nil {
+	if err := apiclient.CheckDigest(expect, true); err != nil {
 		return err
 	}
 	op := "untag " + tag + " of"
@@ -335,7 +321,7 @@ func (c *Client) deleteTag(ctx context.Context, op, tag string) error {
 // wrapping registrytypes.ErrNotFound. A tag pushed onto the digest during the
 // run goes too: use it only when every tag on the digest is to go.
 func (c *Client) DeleteManifest(ctx context.Context, digest string) error {
-	if err := checkDigest(digest); err != nil {
+	if err := apiclient.CheckDigest(digest, true); err != nil {
 		return err
 	}
 	op := "delete manifest " + digest + " from"

@@ -1,6 +1,7 @@
 package github
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -155,7 +156,7 @@ func apiMessage(body []byte) string {
 	if json.Unmarshal(body, &m) == nil && m.Message != "" {
 		msg := m.Message
 		for _, e := range m.Errors {
-			if d := firstNonEmpty(e.Message, e.Code); d != "" {
+			if d := cmp.Or(e.Message, e.Code); d != "" {
 				msg += "; " + d
 			}
 		}
@@ -166,15 +167,6 @@ func apiMessage(body []byte) string {
 		return ""
 	}
 	return apiclient.Truncate(scrub(strings.Join(strings.Fields(s), " ")), 200)
-}
-
-func firstNonEmpty(ss ...string) string {
-	for _, s := range ss {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
 }
 
 // scrubber blanks anything that looks like a credential, GitHub's tokens

@@ -1,6 +1,7 @@
 package harbor
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -25,20 +26,6 @@ const (
 	keyRevision   = registrytypes.KeyRevision
 	keyWerfCommit = registrytypes.KeyWerfCommit
 )
-
-func checkTag(tag string) error {
-	if !registrytypes.ValidTag(tag) {
-		return fmt.Errorf("invalid tag %q", tag)
-	}
-	return nil
-}
-
-func checkDigest(d string) error {
-	if !registrytypes.ValidDigest(d) {
-		return fmt.Errorf("invalid digest %q", d)
-	}
-	return nil
-}
 
 // Artifact is one artifact (manifest or index) of the repository as Harbor
 // lists it.
@@ -208,7 +195,7 @@ func (c *Client) Artifacts(ctx context.Context) ([]Artifact, error) {
 		}
 		for i := range batch {
 			a := &batch[i]
-			if checkDigest(a.Digest) != nil || artifacts[a.Digest] != nil {
+			if apiclient.CheckDigest(a.Digest, false) != nil || artifacts[a.Digest] != nil {
 				continue // pages shift when artifacts are pushed during the listing
 			}
 			artifacts[a.Digest] = a
@@ -224,7 +211,7 @@ func (c *Client) Artifacts(ctx context.Context) ([]Artifact, error) {
 			}
 			for _, acc := range a.Accessories {
 				if acc.Digest != "" {
-					accessoryOf[acc.Digest] = firstNonEmpty(acc.SubjectDigest, a.Digest)
+					accessoryOf[acc.Digest] = cmp.Or(acc.SubjectDigest, a.Digest)
 				}
 			}
 		}
@@ -289,7 +276,7 @@ func (c *Client) getArtifact(ctx context.Context, op, ref string, withTags bool)
 	if _, err := c.getJSON(ctx, op, c.repoURL("/artifacts/"+url.PathEscape(ref), q), &a); err != nil {
 		return nil, err
 	}
-	if checkDigest(a.Digest) != nil {
+	if apiclient.CheckDigest(a.Digest, false) != nil {
 		return nil, fmt.Errorf("%s %s on Harbor: Harbor answered an artifact without a valid digest (%q)", op, c.name, a.Digest)
 	}
 	return &a, nil
@@ -299,7 +286,7 @@ func (c *Client) getArtifact(ctx context.Context, op, ref string, withTags bool)
 // listing from it (once per tag), otherwise with GET .../artifacts/{tag}. A
 // missing tag gives an error wrapping registrytypes.ErrNotFound.
 func (c *Client) Resolve(ctx context.Context, tag string) (registrytypes.Descriptor, error) {
-	if err := checkTag(tag); err != nil {
+	if err := apiclient.CheckTag(tag); err != nil {
 		return registrytypes.Descriptor{}, err
 	}
 	if a, ok := c.takeListed(tag); ok {
@@ -360,7 +347,7 @@ const maxChildLookups = 8
 // newest child. An artifact Harbor lists as an accessory of another gets
 // that one as Subject.
 func (c *Client) Inspect(ctx context.Context, d registrytypes.Descriptor) (registrytypes.Image, error) {
-	if err := checkDigest(d.Digest); err != nil {
+	if err := apiclient.CheckDigest(d.Digest, false); err != nil {
 		return registrytypes.Image{}, err
 	}
 	op := "inspecting " + d.Digest + " in"
@@ -377,8 +364,8 @@ func (c *Client) Inspect(ctx context.Context, d registrytypes.Descriptor) (regis
 		return registrytypes.Image{}, fmt.Errorf("%s %s on Harbor: Harbor answered artifact %s", op, c.name, a.Digest)
 	}
 	img := registrytypes.Image{Descriptor: d, Annotations: a.Annotations}
-	img.MediaType = firstNonEmpty(a.ManifestMediaType, d.MediaType)
-	img.ArtifactType = firstNonEmpty(d.ArtifactType, a.ArtifactType)
+	img.MediaType = cmp.Or(a.ManifestMediaType, d.MediaType)
+	img.ArtifactType = cmp.Or(d.ArtifactType, a.ArtifactType)
 	created, labels := a.extra()
 	img.Created = parseTime(a.PushTime)
 	if img.Created.IsZero() {
@@ -420,7 +407,7 @@ func (c *Client) childRevision(ctx context.Context, img *registrytypes.Image) er
 			break
 		}
 		if ch.Annotations["vnd.docker.reference.type"] == "attestation-manifest" ||
-			strings.HasPrefix(ch.Platform, "unknown/") || checkDigest(ch.Digest) != nil {
+			strings.HasPrefix(ch.Platform, "unknown/") || apiclient.CheckDigest(ch.Digest, false) != nil {
 			continue
 		}
 		looked++
@@ -440,16 +427,7 @@ func (c *Client) childRevision(ctx context.Context, img *registrytypes.Image) er
 }
 
 func revision(annotations, labels map[string]string) string {
-	return firstNonEmpty(annotations[keyRevision], labels[keyRevision], annotations[keyWerfCommit], labels[keyWerfCommit])
-}
-
-func firstNonEmpty(ss ...string) string {
-	for _, s := range ss {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
+	return cmp.Or(annotations[keyRevision], labels[keyRevision], annotations[keyWerfCommit], labels[keyWerfCommit])
 }
 
 // Untag removes exactly one tag, leaving the artifact and its other tags:
@@ -459,10 +437,10 @@ func firstNonEmpty(ss ...string) string {
 // tag Harbor protects (immutable, signed) gives a *ProtectedError; one the
 // last listing found protected is skipped without a request.
 func (c *Client) Untag(ctx context.Context, tag, expect string) error {
-	if err := checkTag(tag); err != nil {
+	if err := apiclient.CheckTag(tag); err != nil {
 		return err
 	}
-	if err := checkDigest(expect); err != nil {
+	if err := apiclient.CheckDigest(expect, false); err != nil {
 		return err
 	}
 	c.mu.Lock()
@@ -518,7 +496,7 @@ func (c *Client) setProtected(tag, reason string) {
 // wrapping registrytypes.ErrNotFound; an artifact with an immutable tag a
 // *ProtectedError.
 func (c *Client) DeleteManifest(ctx context.Context, digest string) error {
-	if err := checkDigest(digest); err != nil {
+	if err := apiclient.CheckDigest(digest, false); err != nil {
 		return err
 	}
 	op := "deleting " + digest + " from"

@@ -31,20 +31,6 @@ type tagPage struct {
 	HasAdditional bool      `json:"has_additional"`
 }
 
-func checkTag(tag string) error {
-	if !registrytypes.ValidTag(tag) {
-		return fmt.Errorf("invalid tag %q", tag)
-	}
-	return nil
-}
-
-func checkDigest(d string) error {
-	if !registrytypes.ValidSHA256(d) {
-		return fmt.Errorf("invalid digest %q", d)
-	}
-	return nil
-}
-
 // live reports whether the entry is a tag now: it has not ended (end_ts is
 // unset, or a scheduled expiration still in the future).
 func (t quayTag) live(now time.Time) bool {
@@ -139,7 +125,7 @@ func (c *Client) getTag(ctx context.Context, op, tag string, write bool) (quayTa
 // answers from the listing; otherwise it asks the API. A missing or expired
 // tag gives an error wrapping registrytypes.ErrNotFound.
 func (c *Client) Resolve(ctx context.Context, tag string) (registrytypes.Descriptor, error) {
-	if err := checkTag(tag); err != nil {
+	if err := apiclient.CheckTag(tag); err != nil {
 		return registrytypes.Descriptor{}, err
 	}
 	op := "resolving tag " + tag + " of"
@@ -150,7 +136,7 @@ func (c *Client) Resolve(ctx context.Context, tag string) (registrytypes.Descrip
 			return registrytypes.Descriptor{}, err
 		}
 	}
-	if err := checkDigest(t.ManifestDigest); err != nil {
+	if err := apiclient.CheckDigest(t.ManifestDigest, true); err != nil {
 		return registrytypes.Descriptor{}, fmt.Errorf("%s %s on Quay: %w", op, c.name, err)
 	}
 	return registrytypes.Descriptor{Digest: t.ManifestDigest}, nil
@@ -162,7 +148,7 @@ func (c *Client) Resolve(ctx context.Context, tag string) (registrytypes.Descrip
 // rest comes from the manifest and image config; without one, IsIndex comes
 // from is_manifest_list, and Children and Revision stay empty.
 func (c *Client) Inspect(ctx context.Context, d registrytypes.Descriptor) (registrytypes.Image, error) {
-	if err := checkDigest(d.Digest); err != nil {
+	if err := apiclient.CheckDigest(d.Digest, true); err != nil {
 		return registrytypes.Image{}, err
 	}
 	isList, created := c.digestInfo(d.Digest)
@@ -197,10 +183,10 @@ func (c *Client) digestInfo(dig string) (bool, time.Time) {
 // no conditional delete: a push to the tag between the two requests is lost
 // (and restorable from the time machine).
 func (c *Client) Untag(ctx context.Context, tag, expect string) error {
-	if err := checkTag(tag); err != nil {
+	if err := apiclient.CheckTag(tag); err != nil {
 		return err
 	}
-	if err := checkDigest(expect); err != nil {
+	if err := apiclient.CheckDigest(expect, true); err != nil {
 		return err
 	}
 	op := "untag " + tag + " of"
@@ -245,7 +231,7 @@ func (c *Client) deleteTag(ctx context.Context, op, tag string) error {
 // pushed onto the digest during the run goes too: use it only when every
 // tag on the digest is to go.
 func (c *Client) DeleteManifest(ctx context.Context, digest string) error {
-	if err := checkDigest(digest); err != nil {
+	if err := apiclient.CheckDigest(digest, true); err != nil {
 		return err
 	}
 	op := "delete manifest " + digest + " from"
