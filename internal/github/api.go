@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -55,17 +54,13 @@ func (c *Client) do(ctx context.Context, method, u string) (*http.Response, erro
 
 // getJSON GETs u and decodes a 200 answer into v.
 func (c *Client) getJSON(ctx context.Context, op, u string, write bool, v any) (*http.Response, error) {
-	resp, err := c.do(ctx, http.MethodGet, u)
-	if err != nil {
-		return nil, fmt.Errorf("%s %s on GitHub: %w", op, c.name, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, c.responseError(op, write, resp)
-	}
-	if err := apiclient.DecodeJSON(resp, maxBody, v); err != nil {
-		return nil, fmt.Errorf("%s %s on GitHub: decoding %s: %w", op, c.name, resp.Request.URL.Path, err)
-	}
-	return resp, nil
+	return apiclient.GetJSON(ctx, apiclient.JSONAPI{Vendor: "GitHub", Name: c.name, Limit: maxBody, Send: c.do,
+		AnswerError: c.answerError, DecodePath: apiclient.URLPath}, op, u, write, v)
+}
+
+// answerError is responseError as an error.
+func (c *Client) answerError(op string, write bool, resp *http.Response) error {
+	return c.responseError(op, write, resp)
 }
 
 // maxBody bounds a decoded answer (a page of 100 versions is far smaller).

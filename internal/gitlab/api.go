@@ -52,17 +52,13 @@ const maxBody = 32 << 20
 
 // getJSON GETs u and decodes a 200 answer into v.
 func (c *Client) getJSON(ctx context.Context, op, u string, write bool, v any) (*http.Response, error) {
-	resp, err := c.do(ctx, http.MethodGet, u)
-	if err != nil {
-		return nil, fmt.Errorf("%s %s on GitLab: %w", op, c.name, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, c.responseError(op, write, resp)
-	}
-	if err := apiclient.DecodeJSON(resp, maxBody, v); err != nil {
-		return nil, fmt.Errorf("%s %s on GitLab: decoding %s: %w", op, c.name, resp.Request.URL.Path, err)
-	}
-	return resp, nil
+	return apiclient.GetJSON(ctx, apiclient.JSONAPI{Vendor: "GitLab", Name: c.name, Limit: maxBody, Send: c.do,
+		AnswerError: c.answerError, DecodePath: apiclient.URLPath}, op, u, write, v)
+}
+
+// answerError is responseError as an error.
+func (c *Client) answerError(op string, write bool, resp *http.Response) error {
+	return c.responseError(op, write, resp)
 }
 
 // paginate GETs first and every following page, decoding each into a

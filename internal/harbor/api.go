@@ -152,17 +152,13 @@ func (c *Client) transportError(op string, err error) error {
 
 // getJSON GETs u into v; a non-200 answer is an *APIError.
 func (c *Client) getJSON(ctx context.Context, op, u string, v any) (*http.Response, error) {
-	resp, err := c.send(ctx, http.MethodGet, u)
-	if err != nil {
-		return nil, c.transportError(op, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, c.apiError(op, false, resp)
-	}
-	if err := apiclient.DecodeJSON(resp, maxBody, v); err != nil {
-		return nil, fmt.Errorf("%s %s on Harbor: decoding %s: %w", op, c.name, resp.Request.URL.RequestURI(), err)
-	}
-	return resp, nil
+	return apiclient.GetJSON(ctx, apiclient.JSONAPI{Vendor: "Harbor", Name: c.name, Limit: maxBody, Send: c.send,
+		AnswerError: c.answerError}, op, u, false, v)
+}
+
+// answerError is apiError as an error.
+func (c *Client) answerError(op string, write bool, resp *http.Response) error {
+	return c.apiError(op, write, resp)
 }
 
 // Artifacts lists every artifact of the repository with its tags, following
