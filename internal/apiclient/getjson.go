@@ -19,8 +19,8 @@ type JSONAPI struct {
 	// AnswerError reads (and closes) an answer other than 200 OK and
 	// classifies it; write says whether the operation deletes.
 	AnswerError func(op string, write bool, resp *http.Response) error
-	// DecodePath is how a decoding error names the request (default
-	// RequestURI).
+	// DecodePath is how a decoding error names what it decoded (default
+	// the request's RequestURI).
 	DecodePath func(*url.URL) string
 }
 
@@ -49,3 +49,9 @@ func GetJSON(ctx context.Context, a JSONAPI, op, u string, write bool, v any) (*
 
 // URLPath is a JSONAPI.DecodePath naming the request by its path only.
 func URLPath(u *url.URL) string { return u.Path }
+
+// AnswerOfGET is a JSONAPI.DecodePath naming "the answer of GET <path>".
+func AnswerOfGET(u *url.URL) string { return "the answer of GET " + u.Path }
+
+// AsSent is a JSONAPI.SendError for a Send whose errors say all already.
+func AsSent(_ string, err error) error { return err }

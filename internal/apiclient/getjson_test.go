@@ -51,6 +51,18 @@ func TestGetJSON(t *testing.T) {
 	if want := "listing h/p/r on Harbor: decoding /bad: unexpected EOF"; err == nil || err.Error() != want {
 		t.Errorf("GetJSON(/bad) with URLPath = %v, want %q", err, want)
 	}
+	a.DecodePath = AnswerOfGET
+	_, err = GetJSON(context.Background(), a, "listing", srv.URL+"/bad?x=1", false, &v)
+	if want := "listing h/p/r on Harbor: decoding the answer of GET /bad: unexpected EOF"; err == nil || err.Error() != want {
+		t.Errorf("GetJSON(/bad) with AnswerOfGET = %v, want %q", err, want)
+	}
+	sendErr := errors.New("said all")
+	b := a
+	b.Send = func(context.Context, string, string) (*http.Response, error) { return nil, sendErr }
+	b.SendError = AsSent
+	if _, err = GetJSON(context.Background(), b, "listing", srv.URL+"/ok", false, &v); err != sendErr {
+		t.Errorf("GetJSON with AsSent = %v, want Send's error as it is", err)
+	}
 	_, err = GetJSON(context.Background(), a, "listing", "http://[::1", false, &v)
 	if err == nil || err.Error()[:24] != "listing h/p/r on Harbor:" {
 		t.Errorf("GetJSON(bad URL) = %v", err)

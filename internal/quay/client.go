@@ -221,18 +221,15 @@ func (c *Client) do(ctx context.Context, op, method, u string) (*http.Response, 
 
 // getJSON GETs u and decodes a 200 answer into v.
 func (c *Client) getJSON(ctx context.Context, op, u string, write bool, v any) error {
-	resp, err := c.do(ctx, op, http.MethodGet, u)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return c.responseError(op, write, resp)
-	}
-	err = apiclient.DecodeJSON(resp, 64<<20, v)
-	if err != nil {
-		return fmt.Errorf("%s %s on Quay: decoding the answer of GET %s: %w", op, c.name, resp.Request.URL.Path, err)
-	}
-	return nil
+	send := func(ctx context.Context, method, u string) (*http.Response, error) { return c.do(ctx, op, method, u) }
+	_, err := apiclient.GetJSON(ctx, apiclient.JSONAPI{Vendor: "Quay", Name: c.name, Limit: 64 << 20, Send: send,
+		SendError: apiclient.AsSent, AnswerError: c.answerError, DecodePath: apiclient.AnswerOfGET}, op, u, write, v)
+	return err
+}
+
+// answerError is responseError as an error.
+func (c *Client) answerError(op string, write bool, resp *http.Response) error {
+	return c.responseError(op, write, resp)
 }
 
 // Error is an unexpected answer of the Quay API (Codes holds its
