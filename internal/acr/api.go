@@ -99,11 +99,7 @@ func parseTime(s string) time.Time {
 // repository name is one path segment, its slashes encoded, as the Azure
 // SDKs and acr-cli send it.
 func (c *Client) acrURL(suffix string, q url.Values) string {
-	u := c.Base.Scheme + "://" + c.Base.Host + "/acr/v1/" + url.PathEscape(c.path) + suffix
-	if len(q) > 0 {
-		u += "?" + q.Encode()
-	}
-	return u
+	return apiclient.WithQuery(c.Base.Scheme+"://"+c.Base.Host+"/acr/v1/"+url.PathEscape(c.path)+suffix, q)
 }
 
 // v2URL returns the URL of a registry API path below the repository.
@@ -113,13 +109,7 @@ func (c *Client) v2URL(suffix string) string {
 
 // send runs one authenticated request. The caller closes the response.
 func (c *Client) send(ctx context.Context, method, u string) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, method, u, nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", c.UA)
-	return c.hc.Do(req)
+	return apiclient.Send(ctx, c.hc, method, u, "Accept", "application/json", "User-Agent", c.UA)
 }
 
 // transportError wraps an error of the HTTP client; a refusal of the token

@@ -28,24 +28,13 @@ type Error = apiclient.Error
 
 // endpoint returns the URL of an escaped API path below the base URL.
 func (c *Client) endpoint(escapedPath string, q url.Values) string {
-	u := c.Base.String() + escapedPath
-	if len(q) > 0 {
-		u += "?" + q.Encode()
-	}
-	return u
+	return apiclient.WithQuery(c.Base.String()+escapedPath, q)
 }
 
 // do sends one request with the API headers.
 func (c *Client) do(ctx context.Context, method, u string) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, method, u, nil)
-	if err != nil {
-		return nil, c.redactErr(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	req.Header.Set("Accept", "application/vnd.github+json")
-	req.Header.Set("X-GitHub-Api-Version", APIVersion)
-	req.Header.Set("User-Agent", c.UA)
-	resp, err := c.hc.Do(req)
+	resp, err := apiclient.Send(ctx, c.hc, method, u, "Authorization", "Bearer "+c.token,
+		"Accept", "application/vnd.github+json", "X-GitHub-Api-Version", APIVersion, "User-Agent", c.UA)
 	if err != nil {
 		return nil, c.redactErr(err)
 	}

@@ -24,23 +24,12 @@ type Error = apiclient.Error
 
 // endpoint returns the URL of an escaped API path below the base URL.
 func (c *Client) endpoint(escapedPath string, q url.Values) string {
-	u := c.Base.String() + escapedPath
-	if len(q) > 0 {
-		u += "?" + q.Encode()
-	}
-	return u
+	return apiclient.WithQuery(c.Base.String()+escapedPath, q)
 }
 
 // do sends one request with the token.
 func (c *Client) do(ctx context.Context, method, u string) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, method, u, nil)
-	if err != nil {
-		return nil, c.redactErr(err)
-	}
-	req.Header.Set(c.header, c.token)
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", c.UA)
-	resp, err := c.hc.Do(req)
+	resp, err := apiclient.Send(ctx, c.hc, method, u, c.header, c.token, "Accept", "application/json", "User-Agent", c.UA)
 	if err != nil {
 		return nil, c.redactErr(err)
 	}

@@ -126,23 +126,14 @@ func (a *artifactJSON) extra() (created time.Time, labels map[string]string) {
 func (c *Client) repoURL(suffix string, q url.Values) string {
 	u := c.Base.Scheme + "://" + c.Base.Host + c.Base.EscapedPath() + "/projects/" + url.PathEscape(c.project) +
 		"/repositories/" + url.PathEscape(url.PathEscape(c.repository)) + suffix
-	if len(q) > 0 {
-		u += "?" + q.Encode()
-	}
-	return u
+	return apiclient.WithQuery(u, q)
 }
 
 // send runs one request with Basic authentication. The caller closes the
 // response.
 func (c *Client) send(ctx context.Context, method, u string) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, method, u, nil)
-	if err != nil {
-		return nil, err
-	}
-	req.SetBasicAuth(c.creds.Username, c.creds.Password)
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", c.UA)
-	return c.hc.Do(req)
+	return apiclient.Send(ctx, c.hc, method, u, "Authorization", apiclient.BasicAuth(c.creds.Username, c.creds.Password),
+		"Accept", "application/json", "User-Agent", c.UA)
 }
 
 // transportError wraps an error of the HTTP client.
