@@ -51,7 +51,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 	"sync"
 	"time"
 
@@ -198,16 +197,7 @@ var (
 )
 
 // names renders credentials as "--flag (ENV)".
-func names(cs ...registry.Credential) string {
-	parts := make([]string, len(cs))
-	for i, c := range cs {
-		parts[i] = c.Flag
-		if c.Env != "" {
-			parts[i] += " (" + c.Env + ")"
-		}
-	}
-	return strings.Join(parts, " and ")
-}
+var names = apiclient.CredentialNames
 
 // New returns a Client for repo. Nothing is sent until the first call.
 func New(repo registry.Repository, creds Credentials, opts ...Option) (*Client, error) {

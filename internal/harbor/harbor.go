@@ -166,16 +166,7 @@ var (
 )
 
 // names renders credentials as "--flag (ENV)".
-func names(cs ...registry.Credential) string {
-	parts := make([]string, len(cs))
-	for i, c := range cs {
-		parts[i] = c.Flag
-		if c.Env != "" {
-			parts[i] += " (" + c.Env + ")"
-		}
-	}
-	return strings.Join(parts, " and ")
-}
+var names = apiclient.CredentialNames
 
 // New returns a Client for repo, whose path is "<project>/<repository>".
 // Nothing is sent until the first call.
