@@ -51,7 +51,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 	"sync"
 	"time"
 
@@ -198,28 +197,19 @@ var (
 )
 
 // names renders credentials as "--flag (ENV)".
-func names(cs ...registry.Credential) string {
-	parts := make([]string, len(cs))
-	for i, c := range cs {
-		parts[i] = c.Flag
-		if c.Env != "" {
-			parts[i] += " (" + c.Env + ")"
-		}
-	}
-	return strings.Join(parts, " and ")
-}
+var names = apiclient.CredentialNames
 
 // New returns a Client for repo. Nothing is sent until the first call.
 func New(repo registry.Repository, creds Credentials, opts ...Option) (*Client, error) {
 	name := repo.Name()
 	if repo.Host == "" || repo.Path == "" {
-		return nil, fmt.Errorf("acr: invalid repository %q", name)
+		return nil, fmt.Errorf("invalid ACR repository %q", name)
 	}
 	c := &Client{name: name, path: repo.Path, Settings: apiclient.Settings{PageSize: DefaultPageSize,
 		MaxPageSize: MaxPageSize, UA: "docker-werf/" + version.Version, MaxAge: DefaultListingMaxAge, Now: time.Now}}
 	for _, opt := range opts {
 		if err := opt(c); err != nil {
-			return nil, fmt.Errorf("acr: %s: %w", name, err)
+			return nil, fmt.Errorf("%s on ACR: %w", name, err)
 		}
 	}
 	if c.Base == nil {
@@ -239,11 +229,11 @@ func New(repo registry.Repository, creds Credentials, opts ...Option) (*Client, 
 		c.auth.secrets = []string{creds.Password}
 		c.auth.who = "the credentials in " + names(credUsername, credPassword)
 	case creds.Username != "":
-		return nil, fmt.Errorf("acr: %s is not set: it goes with %s", names(credPassword), names(credUsername))
+		return nil, fmt.Errorf("%s is not set: it goes with %s", names(credPassword), names(credUsername))
 	case creds.Password != "":
-		return nil, fmt.Errorf("acr: %s is not set: it goes with %s", names(credUsername), names(credPassword))
+		return nil, fmt.Errorf("%s is not set: it goes with %s", names(credUsername), names(credPassword))
 	default:
-		return nil, fmt.Errorf("acr: neither %s nor %s is set: cleaning %s through the ACR API needs the admin user, "+
+		return nil, fmt.Errorf("neither %s nor %s is set: cleaning %s through the ACR API needs the admin user, "+
 			"a repository-scoped token or a service principal (username and password), or an ACR refresh token or "+
 			"Microsoft Entra access token", names(credUsername, credPassword), names(credToken), name)
 	}
@@ -252,7 +242,7 @@ func New(repo registry.Repository, creds Credentials, opts ...Option) (*Client, 
 		v2, err := registryapi.New(c.Base.Host+"/"+c.path, nil, registryapi.WithTransport(c.auth),
 			registryapi.WithUserAgent(c.UA), registryapi.WithInsecure(c.Base.Scheme == "http"))
 		if err != nil {
-			return nil, fmt.Errorf("acr: %w", err)
+			return nil, fmt.Errorf("the registry API of ACR: %w", err)
 		}
 		c.v2, c.ownV2 = v2, true
 	}

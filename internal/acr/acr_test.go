@@ -145,7 +145,7 @@ func TestNewValidates(t *testing.T) {
 		opts  []Option
 		want  string
 	}{
-		{"nothing", Credentials{}, nil, "acr: neither --repo-acr-username (WERF_REPO_ACR_USERNAME) and --repo-acr-password " +
+		{"nothing", Credentials{}, nil, "neither --repo-acr-username (WERF_REPO_ACR_USERNAME) and --repo-acr-password " +
 			"(WERF_REPO_ACR_PASSWORD) nor --repo-acr-token (WERF_REPO_ACR_TOKEN) is set"},
 		{"no password", Credentials{Username: "u"}, nil, "--repo-acr-password (WERF_REPO_ACR_PASSWORD) is not set"},
 		{"no username", Credentials{Password: "p"}, nil, "--repo-acr-username (WERF_REPO_ACR_USERNAME) is not set"},
@@ -211,7 +211,7 @@ func TestListing(t *testing.T) {
 		{"Link without last", `</acr/v1/team%2Fapp/_tags?n=2>; rel="next"`, "has no last= parameter", false},
 		{"malformed Link", `/acr/v1/x; rel="next"`, "malformed Link header", false},
 		{"Link that never ends", `</acr/v1/team%2Fapp/_tags?last=a&n=2>; rel="next"`,
-			"acr: listing tags of " + fakeService + "/" + fakeRepo + ": pagination does not end", true},
+			"listing tags of " + fakeService + "/" + fakeRepo + " on ACR: pagination does not end", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFakeACR(t)
@@ -554,7 +554,7 @@ func TestErrors(t *testing.T) {
 		f.tag("a", f.addImage("one"))
 		_, err := newClient(t, f, Credentials{Username: adminUser, Password: "wr0ng-Passw0rd"}).Tags(ctx)
 		assert.Check(t, errors.Is(err, registryapi.ErrUnauthorized), "%v", err)
-		assert.ErrorContains(t, err, "acr: listing tags of myreg.azurecr.io/team/app: GET /acr/v1/team%2Fapp/_tags")
+		assert.ErrorContains(t, err, "listing tags of myreg.azurecr.io/team/app on ACR: GET /acr/v1/team%2Fapp/_tags")
 		assert.ErrorContains(t, err, "--repo-acr-username (WERF_REPO_ACR_USERNAME) and --repo-acr-password (WERF_REPO_ACR_PASSWORD)")
 		assert.Check(t, !strings.Contains(err.Error(), "wr0ng-Passw0rd"))
 	})

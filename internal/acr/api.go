@@ -1,6 +1,7 @@
 package acr
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -17,20 +18,6 @@ import (
 
 // maxBody bounds API answers.
 const maxBody = 64 << 20
-
-func checkTag(tag string) error {
-	if !registryapi.ValidTag(tag) {
-		return fmt.Errorf("acr: invalid tag %q", tag)
-	}
-	return nil
-}
-
-func checkDigest(d string) error {
-	if !registryapi.ValidDigest(d) {
-		return fmt.Errorf("acr: invalid digest %q", d)
-	}
-	return nil
-}
 
 // TagAttributes is one tag as ACR's metadata API describes it.
 type TagAttributes struct {
@@ -112,11 +99,7 @@ func parseTime(s string) time.Time {
 // repository name is one path segment, its slashes encoded, as the Azure
 // SDKs and acr-cli send it.
 func (c *Client) acrURL(suffix string, q url.Values) string {
-	u := c.Base.Scheme + "://" + c.Base.Host + "/acr/v1/" + url.PathEscape(c.path) + suffix
-	if len(q) > 0 {
-		u += "?" + q.Encode()
-	}
-	return u
+	return apiclient.WithQuery(c.Base.Scheme+"://"+c.Base.Host+"/acr/v1/"+url.PathEscape(c.path)+suffix, q)
 }
 
 // v2URL returns the URL of a registry API path below the repository.
@@ -126,13 +109,7 @@ func (c *Client) v2URL(suffix string) string {
 
 // send runs one authenticated request. The caller closes the response.
 func (c *Client) send(ctx context.Context, method, u string) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, method, u, nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", c.UA)
-	return c.hc.Do(req)
+	return apiclient.Send(ctx, c.hc, method, u, "Accept", "application/json", "User-Agent", c.UA)
 }
 
 // transportError wraps an error of the HTTP client; a refusal of the token
@@ -142,22 +119,18 @@ func (c *Client) transportError(op string, err error) error {
 	if errors.As(err, &refused) {
 		return refused
 	}
-	return fmt.Errorf("acr: %s %s: %w", op, c.name, err)
+	return fmt.Errorf("%s %s on ACR: %w", op, c.name, err)
 }
 
 // getJSON GETs u into v; a non-200 answer is an *APIError.
 func (c *Client) getJSON(ctx context.Context, op, u string, v any) (*http.Response, error) {
-	resp, err := c.send(ctx, http.MethodGet, u)
-	if err != nil {
-		return nil, c.transportError(op, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, c.apiError(op, false, resp)
-	}
-	if err := apiclient.DecodeJSON(resp, maxBody, v); err != nil {
-		return nil, fmt.Errorf("acr: %s %s: decoding %s: %w", op, c.name, resp.Request.URL.RequestURI(), err)
-	}
-	return resp, nil
+	return apiclient.GetJSON(ctx, apiclient.JSONAPI{Vendor: "ACR", Name: c.name, Limit: maxBody, Send: c.send,
+		SendError: c.transportError, AnswerError: c.answerError}, op, u, false, v)
+}
+
+// answerError is apiError as an error.
+func (c *Client) answerError(op string, write bool, resp *http.Response) error {
+	return c.apiError(op, write, resp)
 }
 
 // TagDetails lists every tag of the repository with its attributes, newest
@@ -184,7 +157,7 @@ func (c *Client) TagDetails(ctx context.Context) ([]TagAttributes, error) {
 		}
 		for _, t := range list.Tags {
 			a := t.attributes()
-			if _, dup := listed[a.Name]; dup || checkDigest(a.Digest) != nil {
+			if _, dup := listed[a.Name]; dup || apiclient.CheckDigest(a.Digest, false) != nil {
 				continue // pages shift when tags are pushed during the listing
 			}
 			listed[a.Name] = a.Digest
@@ -195,7 +168,7 @@ func (c *Client) TagDetails(ctx context.Context) ([]TagAttributes, error) {
 		}
 		last, err := nextLast(resp.Header.Values("Link"))
 		if err != nil {
-			return "", fmt.Errorf("acr: %s %s: %w", op, c.name, err)
+			return "", fmt.Errorf("%s %s on ACR: %w", op, c.name, err)
 		}
 		if last == "" || len(list.Tags) == 0 {
 			return "", nil
@@ -204,7 +177,7 @@ func (c *Client) TagDetails(ctx context.Context) ([]TagAttributes, error) {
 		return c.acrURL("/_tags", q), nil
 	})
 	if errors.Is(err, apiclient.ErrEndlessPagination) {
-		return nil, fmt.Errorf("acr: %s %s: %w", op, c.name, err)
+		return nil, fmt.Errorf("%s %s on ACR: %w", op, c.name, err)
 	}
 	if err != nil {
 		return nil, err
@@ -266,8 +239,8 @@ func (c *Client) tagAttributes(ctx context.Context, op, tag string) (TagAttribut
 		return TagAttributes{}, err
 	}
 	a := out.Tag.attributes()
-	if checkDigest(a.Digest) != nil {
-		return TagAttributes{}, fmt.Errorf("acr: %s %s: ACR answered tag %s without a valid digest (%q)", op, c.name, tag, a.Digest)
+	if apiclient.CheckDigest(a.Digest, false) != nil {
+		return TagAttributes{}, fmt.Errorf("%s %s on ACR: ACR answered tag %s without a valid digest (%q)", op, c.name, tag, a.Digest)
 	}
 	c.mu.Lock()
 	if c.locked == nil {
@@ -286,7 +259,7 @@ func (c *Client) tagAttributes(ctx context.Context, op, tag string) (TagAttribut
 // (once per tag), otherwise from the metadata API. A missing tag gives an
 // error wrapping registryapi.ErrNotFound.
 func (c *Client) Resolve(ctx context.Context, tag string) (registryapi.Descriptor, error) {
-	if err := checkTag(tag); err != nil {
+	if err := apiclient.CheckTag(tag); err != nil {
 		return registryapi.Descriptor{}, err
 	}
 	c.mu.Lock()
@@ -318,7 +291,7 @@ func (c *Client) manifestAttributes(ctx context.Context, op, digest string) (man
 // index's image children) through the registry API, as registryapi does, and
 // takes Created from ACR's createdTime of the manifest.
 func (c *Client) Inspect(ctx context.Context, d registryapi.Descriptor) (registryapi.Image, error) {
-	if err := checkDigest(d.Digest); err != nil {
+	if err := apiclient.CheckDigest(d.Digest, false); err != nil {
 		return registryapi.Image{}, err
 	}
 	op := "inspecting " + d.Digest + " in"
@@ -333,9 +306,9 @@ func (c *Client) Inspect(ctx context.Context, d registryapi.Descriptor) (registr
 		case errors.As(err, &refused):
 			return registryapi.Image{}, refused
 		case errors.Is(err, registryapi.ErrUnauthorized) && c.ownV2:
-			return registryapi.Image{}, fmt.Errorf("acr: %s %s: %w; %s: %s", op, c.name, err, c.auth.who, rightsHint(false))
+			return registryapi.Image{}, fmt.Errorf("%s %s on ACR: %w; %s: %s", op, c.name, err, c.auth.who, rightsHint(false))
 		}
-		return registryapi.Image{}, fmt.Errorf("acr: %s %s: %w", op, c.name, err)
+		return registryapi.Image{}, fmt.Errorf("%s %s on ACR: %w", op, c.name, err)
 	}
 	if t := parseTime(m.CreatedTime); !t.IsZero() {
 		img.Created = t
@@ -350,10 +323,10 @@ func (c *Client) Inspect(ctx context.Context, d registryapi.Descriptor) (registr
 // deleted. ACR has no conditional tag delete, so a push to the tag between
 // the read and the delete (milliseconds) is not detected.
 func (c *Client) Untag(ctx context.Context, tag, expect string) error {
-	if err := checkTag(tag); err != nil {
+	if err := apiclient.CheckTag(tag); err != nil {
 		return err
 	}
-	if err := checkDigest(expect); err != nil {
+	if err := apiclient.CheckDigest(expect, false); err != nil {
 		return err
 	}
 	op := "untagging " + tag + " of"
@@ -362,7 +335,7 @@ func (c *Client) Untag(ctx context.Context, tag, expect string) error {
 		return err
 	}
 	if a.Digest != expect {
-		return fmt.Errorf("acr: %s %s: %w: it is on %s now, not %s", op, c.name, registryapi.ErrTagMoved, a.Digest, expect)
+		return fmt.Errorf("%s %s on ACR: %w: it is on %s now, not %s", op, c.name, registryapi.ErrTagMoved, a.Digest, expect)
 	}
 	if why, ok := a.Locked(); ok {
 		return &LockedError{Repository: c.name, Ref: tag, Detail: why}
@@ -379,7 +352,7 @@ func (c *Client) Untag(ctx context.Context, tag, expect string) error {
 		_, msg := parseErrors(resp)
 		apiclient.Discard(resp)
 		c.setLocked(tag, "ACR answered 405")
-		return &LockedError{Repository: c.name, Ref: tag, Detail: firstNonEmpty(msg, "ACR answered 405 Method Not Allowed")}
+		return &LockedError{Repository: c.name, Ref: tag, Detail: cmp.Or(msg, "ACR answered 405 Method Not Allowed")}
 	}
 	return c.apiError(op, true, resp)
 }
@@ -398,7 +371,7 @@ func (c *Client) setLocked(tag, why string) {
 // tags is locked (a *LockedError). A missing manifest gives an error
 // wrapping registryapi.ErrNotFound.
 func (c *Client) DeleteManifest(ctx context.Context, digest string) error {
-	if err := checkDigest(digest); err != nil {
+	if err := apiclient.CheckDigest(digest, false); err != nil {
 		return err
 	}
 	op := "deleting " + digest + " from"
@@ -428,16 +401,7 @@ func (c *Client) DeleteManifest(ctx context.Context, digest string) error {
 	case http.StatusMethodNotAllowed:
 		_, msg := parseErrors(resp)
 		apiclient.Discard(resp)
-		return &LockedError{Repository: c.name, Ref: digest, Detail: firstNonEmpty(msg, "ACR answered 405 Method Not Allowed")}
+		return &LockedError{Repository: c.name, Ref: digest, Detail: cmp.Or(msg, "ACR answered 405 Method Not Allowed")}
 	}
 	return c.apiError(op, true, resp)
-}
-
-func firstNonEmpty(ss ...string) string {
-	for _, s := range ss {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
 }

@@ -219,7 +219,7 @@ func (s *tokenSource) exchange(ctx context.Context) error {
 		return err
 	}
 	if out.RefreshToken == "" {
-		return fmt.Errorf("acr: exchanging the Microsoft Entra access token in %s at %s/oauth2/exchange: no refresh_token "+
+		return fmt.Errorf("exchanging the Microsoft Entra access token in %s at %s/oauth2/exchange: no refresh_token "+
 			"in the answer", names(s.cred), s.endpoint)
 	}
 	s.refresh, s.exchanged = out.RefreshToken, true
@@ -245,7 +245,7 @@ func (s *tokenSource) token(ctx context.Context) (string, error) {
 		return "", err
 	}
 	if out.AccessToken == "" {
-		return "", fmt.Errorf("acr: getting an access token for %s at %s/oauth2/token: no access_token in the answer",
+		return "", fmt.Errorf("getting an access token for %s at %s/oauth2/token: no access_token in the answer",
 			s.repo, s.endpoint)
 	}
 	return out.AccessToken, nil
@@ -261,19 +261,19 @@ func (s *tokenSource) post(ctx context.Context, path string, form url.Values, ou
 	req, err := http.NewRequestWithContext(retry.Idempotent(ctx), http.MethodPost, s.endpoint+path,
 		strings.NewReader(form.Encode()))
 	if err != nil {
-		return fmt.Errorf("acr: %s: %w", op, err)
+		return fmt.Errorf("%s on ACR: %w", op, err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", s.ua)
 	resp, err := s.rt.RoundTrip(req)
 	if err != nil {
-		return fmt.Errorf("acr: %s: %w", op, err)
+		return fmt.Errorf("%s on ACR: %w", op, err)
 	}
 	defer apiclient.Discard(resp)
 	if resp.StatusCode != http.StatusOK {
 		msg := redact(readMessage(resp), form.Get("access_token"), form.Get("refresh_token"))
-		err := fmt.Errorf("acr: %s: HTTP %d %s", op, resp.StatusCode, http.StatusText(resp.StatusCode))
+		err := fmt.Errorf("%s on ACR: HTTP %d %s", op, resp.StatusCode, http.StatusText(resp.StatusCode))
 		if msg != "" {
 			err = fmt.Errorf("%w: %s", err, msg)
 		}
@@ -284,7 +284,7 @@ func (s *tokenSource) post(ctx context.Context, path string, form url.Values, ou
 		return err
 	}
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(out); err != nil {
-		return fmt.Errorf("acr: %s: decoding the answer: %w", op, err)
+		return fmt.Errorf("%s on ACR: decoding the answer: %w", op, err)
 	}
 	return nil
 }

@@ -31,7 +31,7 @@ type LockedError struct {
 }
 
 func (e *LockedError) Error() string {
-	s := fmt.Sprintf("acr: skipped %s in %s: it is locked", e.Ref, e.Repository)
+	s := fmt.Sprintf("skipped %s in %s on ACR: it is locked", e.Ref, e.Repository)
 	if e.Detail != "" {
 		s += " (" + e.Detail + ")"
 	}
@@ -64,7 +64,7 @@ func rightsHint(write bool) string {
 // whether the operation needed delete rights.
 func (c *Client) apiError(op string, write bool, resp *http.Response) *APIError {
 	defer apiclient.Discard(resp)
-	e := apiclient.NewError("acr", op, c.name, resp)
+	e := apiclient.NewError("ACR", op, c.name, resp)
 	e.Codes, e.Message = parseErrors(resp)
 	e.Message = redact(e.Message, c.auth.secrets...)
 	switch resp.StatusCode {

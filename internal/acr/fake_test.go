@@ -197,13 +197,7 @@ func (f *fakeACR) unexpected(w http.ResponseWriter, r *http.Request, why string)
 }
 
 func (f *fakeACR) checkQuery(w http.ResponseWriter, r *http.Request, allowed ...string) bool {
-	for k := range r.URL.Query() {
-		if !slices.Contains(allowed, k) {
-			f.unexpected(w, r, "query parameter "+k)
-			return false
-		}
-	}
-	return true
+	return apitest.CheckQuery(r, func(why string) { f.unexpected(w, r, why) }, allowed...)
 }
 
 func (f *fakeACR) serve(w http.ResponseWriter, r *http.Request) {

@@ -7,12 +7,12 @@ import (
 )
 
 // FormatError is the message of an unexpected answer of an API:
-// "<pkg>: <op> <repo>: <method> <path>: HTTP <status> <status text>", then
+// "<op> <repo> on <api>: <method> <path>: HTTP <status> <status text>", then
 // ": <message>" and "; <hint>" when they are not empty. message must already
 // be scrubbed of secrets.
-func FormatError(pkg, op, repo, method, path string, status int, message, hint string) string {
+func FormatError(api, op, repo, method, path string, status int, message, hint string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: %s %s: %s %s: HTTP %d %s", pkg, op, repo, method, path, status, http.StatusText(status))
+	fmt.Fprintf(&b, "%s %s on %s: %s %s: HTTP %d %s", op, repo, api, method, path, status, http.StatusText(status))
 	if message != "" {
 		b.WriteString(": ")
 		b.WriteString(message)
@@ -28,7 +28,7 @@ func FormatError(pkg, op, repo, method, path string, status int, message, hint s
 // GitHub, GitLab, Harbor, ACR). Its message never contains a credential:
 // Message must be scrubbed before it is set.
 type Error struct {
-	API        string   // the client package, the message's prefix: "quay", "harbor"
+	API        string   // the vendor's name in the message: "Quay", "Harbor"
 	Op         string   // what the client was doing, e.g. "untag v1 of"
 	Repository string   // host/path
 	Method     string   // of the failed request

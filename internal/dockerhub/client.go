@@ -156,17 +156,31 @@ type Client struct {
 	secMu sync.Mutex
 	made  []string // the latest tokens made, scrubbed from errors
 
-	mu       sync.Mutex
-	listed   map[string]hubTag // tag -> the last listing's entry, until Resolve takes it
-	listedAt time.Time
-	digests  map[string]*digestInfo
+	listing apiclient.Listing[hubTag, digestInfo]
 }
 
 // digestInfo is what the Hub API said about one digest.
 type digestInfo struct {
 	mediaType string
 	images    []hubImage
-	times     map[string]time.Time // tag -> last_updated
+}
+
+// newListing is the listing cache of Hub tags: by digest, their media type,
+// images and last_updated.
+func newListing() apiclient.Listing[hubTag, digestInfo] {
+	return apiclient.Listing[hubTag, digestInfo]{
+		Name:   func(t hubTag) string { return t.Name },
+		Digest: hubTag.digest,
+		Time:   hubTag.updated,
+		Note: func(d *digestInfo, t hubTag) {
+			if t.MediaType != "" {
+				d.mediaType = t.MediaType
+			}
+			if len(t.Images) > 0 {
+				d.images = t.Images
+			}
+		},
+	}
 }
 
 // New returns a Client for repo, which must be a docker.io repository with
@@ -174,14 +188,15 @@ type digestInfo struct {
 // flag and the environment variable.
 func New(repo registry.Repository, creds Credentials, opts ...Option) (*Client, error) {
 	if repo.Host != registry.DockerHubHost {
-		return nil, fmt.Errorf("dockerhub: %s is not a Docker Hub repository: the Hub API serves only %s", repo.Name(),
+		return nil, fmt.Errorf("%s is not a Docker Hub repository: the Hub API serves only %s", repo.Name(),
 			registry.DockerHubHost)
 	}
 	ns, name, ok := strings.Cut(repo.Path, "/")
 	if !ok || ns == "" || name == "" || strings.Contains(name, "/") {
-		return nil, fmt.Errorf("dockerhub: invalid Docker Hub repository %s: want docker.io/<namespace>/<name>", repo.Name())
+		return nil, fmt.Errorf("invalid Docker Hub repository %s: want docker.io/<namespace>/<name>", repo.Name())
 	}
 	c := &Client{
+		listing:   newListing(),
 		name:      repo.Name(),
 		namespace: ns,
 		repo:      name,
@@ -194,20 +209,20 @@ func New(repo registry.Repository, creds Credentials, opts ...Option) (*Client, 
 		c.token = creds.Token
 		if isAccessToken(creds.Token) {
 			if creds.Username == "" {
-				return nil, fmt.Errorf("dockerhub: %s holds a personal or organisation access token, which the Hub API "+
+				return nil, fmt.Errorf("%s holds a personal or organisation access token, which the Hub API "+
 					"takes only with the account name: set it as %s together with %s, or pass a Hub API token",
 					registry.CredentialName(registry.CredDockerHubToken), registry.CredentialName(registry.CredDockerHubPassword), registry.CredentialName(registry.CredDockerHubUsername))
 			}
 			c.creds.Password, c.token, c.login = creds.Token, "", true
 		}
 	case creds.Username == "" && creds.Password == "":
-		return nil, fmt.Errorf("dockerhub: Docker Hub credentials are not set: set %s, or %s and %s",
+		return nil, fmt.Errorf("Docker Hub credentials are not set: set %s, or %s and %s",
 			registry.CredentialName(registry.CredDockerHubToken), registry.CredentialName(registry.CredDockerHubUsername), registry.CredentialName(registry.CredDockerHubPassword))
 	case creds.Username == "":
-		return nil, fmt.Errorf("dockerhub: %s is not set (%s is)", registry.CredentialName(registry.CredDockerHubUsername),
+		return nil, fmt.Errorf("%s is not set (%s is)", registry.CredentialName(registry.CredDockerHubUsername),
 			registry.CredentialName(registry.CredDockerHubPassword))
 	case creds.Password == "":
-		return nil, fmt.Errorf("dockerhub: %s is not set (%s is)", registry.CredentialName(registry.CredDockerHubPassword),
+		return nil, fmt.Errorf("%s is not set (%s is)", registry.CredentialName(registry.CredDockerHubPassword),
 			registry.CredentialName(registry.CredDockerHubUsername))
 	default:
 		c.login = true
@@ -222,7 +237,7 @@ func New(repo registry.Repository, creds Credentials, opts ...Option) (*Client, 
 	}
 	for _, opt := range opts {
 		if err := opt(c); err != nil {
-			return nil, fmt.Errorf("dockerhub: %s: %w", c.name, err)
+			return nil, fmt.Errorf("%s on Docker Hub: %w", c.name, err)
 		}
 	}
 	if c.RT == nil {
@@ -304,14 +319,14 @@ func (c *Client) createToken(ctx context.Context) (string, error) {
 	// Making a token twice does no harm: a 429 or 5xx is retried.
 	req, err := http.NewRequestWithContext(retry.Idempotent(ctx), http.MethodPost, c.endpoint("/v2/auth/token"), bytes.NewReader(body))
 	if err != nil {
-		return "", fmt.Errorf("dockerhub: %s %s: %w", op, c.name, err)
+		return "", fmt.Errorf("%s %s on Docker Hub: %w", op, c.name, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.UA)
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return "", fmt.Errorf("dockerhub: %s %s: %s", op, c.name, c.redact(err.Error()))
+		return "", fmt.Errorf("%s %s on Docker Hub: %s", op, c.name, c.redact(err.Error()))
 	}
 	if resp.StatusCode != http.StatusOK {
 		e := c.responseError(op, false, resp)
@@ -325,7 +340,7 @@ func (c *Client) createToken(ctx context.Context) (string, error) {
 	}
 	err = apiclient.DecodeJSON(resp, 1<<20, &out)
 	if err != nil || out.AccessToken == "" {
-		return "", fmt.Errorf("dockerhub: %s %s: the answer of POST /v2/auth/token holds no access_token", op, c.name)
+		return "", fmt.Errorf("%s %s on Docker Hub: the answer of POST /v2/auth/token holds no access_token", op, c.name)
 	}
 	return out.AccessToken, nil
 }
@@ -350,14 +365,14 @@ func (c *Client) do(ctx context.Context, op, method, u string) (*http.Response, 
 		}
 		req, err := http.NewRequestWithContext(ctx, method, u, nil)
 		if err != nil {
-			return nil, fmt.Errorf("dockerhub: %s %s: %w", op, c.name, err)
+			return nil, fmt.Errorf("%s %s on Docker Hub: %w", op, c.name, err)
 		}
 		req.Header.Set("Authorization", "Bearer "+tok)
 		req.Header.Set("Accept", "application/json")
 		req.Header.Set("User-Agent", c.UA)
 		resp, err := c.hc.Do(req)
 		if err != nil {
-			return nil, fmt.Errorf("dockerhub: %s %s: %s", op, c.name, c.redact(err.Error()))
+			return nil, fmt.Errorf("%s %s on Docker Hub: %s", op, c.name, c.redact(err.Error()))
 		}
 		if resp.StatusCode == http.StatusUnauthorized && c.login && attempt == 0 {
 			apiclient.Discard(resp)
@@ -370,18 +385,15 @@ func (c *Client) do(ctx context.Context, op, method, u string) (*http.Response, 
 
 // getJSON GETs u and decodes a 200 answer into v.
 func (c *Client) getJSON(ctx context.Context, op, u string, write bool, v any) error {
-	resp, err := c.do(ctx, op, http.MethodGet, u)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return c.responseError(op, write, resp)
-	}
-	err = apiclient.DecodeJSON(resp, 64<<20, v)
-	if err != nil {
-		return fmt.Errorf("dockerhub: %s %s: decoding the answer of GET %s: %w", op, c.name, resp.Request.URL.Path, err)
-	}
-	return nil
+	send := func(ctx context.Context, method, u string) (*http.Response, error) { return c.do(ctx, op, method, u) }
+	_, err := apiclient.GetJSON(ctx, apiclient.JSONAPI{Vendor: "Docker Hub", Name: c.name, Limit: 64 << 20, Send: send,
+		SendError: apiclient.AsSent, AnswerError: c.answerError, DecodePath: apiclient.AnswerOfGET}, op, u, write, v)
+	return err
+}
+
+// answerError is responseError as an error.
+func (c *Client) answerError(op string, write bool, resp *http.Response) error {
+	return c.responseError(op, write, resp)
 }
 
 // Error is an unexpected answer of the Hub API; it unwraps to
@@ -393,7 +405,7 @@ type Error = apiclient.Error
 // write says whether the operation changes the repository.
 func (c *Client) responseError(op string, write bool, resp *http.Response) *Error {
 	defer apiclient.Discard(resp)
-	e := apiclient.NewError("dockerhub", op, c.name, resp)
+	e := apiclient.NewError("Docker Hub", op, c.name, resp)
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	e.Message = c.redact(apiMessage(body))
 	switch {

@@ -41,20 +41,6 @@ type tagPage struct {
 	Results []hubTag `json:"results"`
 }
 
-func checkTag(tag string) error {
-	if !registrytypes.ValidTag(tag) {
-		return fmt.Errorf("dockerhub: invalid tag %q", tag)
-	}
-	return nil
-}
-
-func checkDigest(d string) error {
-	if !registrytypes.ValidSHA256(d) {
-		return fmt.Errorf("dockerhub: invalid digest %q", d)
-	}
-	return nil
-}
-
 // updated is when the tag was last pushed or moved.
 func (t hubTag) updated() time.Time {
 	for _, s := range []string{t.LastUpdated, t.TagLastPushed} {
@@ -134,17 +120,17 @@ func (c *Client) list(ctx context.Context, op string) ([]hubTag, error) {
 		}
 		u, err := c.nextURL(cur, *p.Next)
 		if err != nil {
-			return "", fmt.Errorf("dockerhub: %s %s: %w", op, c.name, err)
+			return "", fmt.Errorf("%s %s on Docker Hub: %w", op, c.name, err)
 		}
 		return u, nil
 	})
 	if errors.Is(err, apiclient.ErrEndlessPagination) {
-		return nil, fmt.Errorf("dockerhub: %s %s: %w", op, c.name, err)
+		return nil, fmt.Errorf("%s %s on Docker Hub: %w", op, c.name, err)
 	}
 	if err != nil {
 		return nil, err
 	}
-	c.remember(tags)
+	c.listing.Remember(c.Now(), tags)
 	return tags, nil
 }
 
@@ -166,90 +152,20 @@ func (c *Client) nextURL(cur, next string) (string, error) {
 	return u.String(), nil
 }
 
-// remember replaces what the client knows from a complete listing.
-func (c *Client) remember(tags []hubTag) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.listed = make(map[string]hubTag, len(tags))
-	c.digests = map[string]*digestInfo{}
-	c.listedAt = c.Now()
-	for _, t := range tags {
-		c.listed[t.Name] = t
-		c.noteLocked(t)
-	}
-}
-
-// rememberOne updates what the client knows of one tag.
-func (c *Client) rememberOne(t hubTag) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.forgetLocked(t.Name)
-	c.noteLocked(t)
-}
-
-// forget drops a tag that is gone.
-func (c *Client) forget(tag string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.forgetLocked(tag)
-}
-
-func (c *Client) forgetLocked(tag string) {
-	delete(c.listed, tag)
-	for _, d := range c.digests {
-		delete(d.times, tag)
-	}
-}
-
-func (c *Client) noteLocked(t hubTag) {
-	dig := t.digest()
-	if dig == "" {
-		return
-	}
-	if c.digests == nil {
-		c.digests = map[string]*digestInfo{}
-	}
-	d := c.digests[dig]
-	if d == nil {
-		d = &digestInfo{times: map[string]time.Time{}}
-		c.digests[dig] = d
-	}
-	if t.MediaType != "" {
-		d.mediaType = t.MediaType
-	}
-	if len(t.Images) > 0 {
-		d.images = t.Images
-	}
-	d.times[t.Name] = t.updated()
-}
-
-// takeListed returns the last listing's entry for tag if the listing is
-// recent enough, once: a second Resolve of the same tag asks the API.
-func (c *Client) takeListed(tag string) (hubTag, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	t, ok := c.listed[tag]
-	if !ok || c.Now().Sub(c.listedAt) > c.MaxAge {
-		return hubTag{}, false
-	}
-	delete(c.listed, tag)
-	return t, true
-}
-
 // getTag fetches one tag: GET /v2/namespaces/{ns}/repositories/{repo}/tags/{tag}.
 func (c *Client) getTag(ctx context.Context, op, tag string, write bool) (hubTag, error) {
 	var t hubTag
 	err := c.getJSON(ctx, op, c.endpoint(c.namespacesPath("/tags/"+url.PathEscape(tag))), write, &t)
 	if err != nil {
 		if errors.Is(err, registrytypes.ErrNotFound) {
-			c.forget(tag)
+			c.listing.Forget(tag)
 		}
 		return hubTag{}, err
 	}
 	if t.Name != tag {
-		return hubTag{}, fmt.Errorf("dockerhub: %s %s: asked for tag %s, the Hub API described %q", op, c.name, tag, t.Name)
+		return hubTag{}, fmt.Errorf("%s %s on Docker Hub: asked for tag %s, the Hub API described %q", op, c.name, tag, t.Name)
 	}
-	c.rememberOne(t)
+	c.listing.RememberOne(t)
 	return t, nil
 }
 
@@ -257,11 +173,11 @@ func (c *Client) getTag(ctx context.Context, op, tag string, write bool) (hubTag
 // answers from the listing; otherwise it asks the Hub API. A missing tag
 // gives an error wrapping registrytypes.ErrNotFound.
 func (c *Client) Resolve(ctx context.Context, tag string) (registrytypes.Descriptor, error) {
-	if err := checkTag(tag); err != nil {
+	if err := apiclient.CheckTag(tag); err != nil {
 		return registrytypes.Descriptor{}, err
 	}
 	op := "resolving tag " + tag + " of"
-	t, ok := c.takeListed(tag)
+	t, ok := c.listing.Take(tag, c.Now(), c.MaxAge, nil)
 	if !ok {
 		var err error
 		if t, err = c.getTag(ctx, op, tag, false); err != nil {
@@ -275,19 +191,19 @@ func (c *Client) descriptor(ctx context.Context, op string, t hubTag) (registryt
 	d := registrytypes.Descriptor{Digest: t.digest(), MediaType: t.MediaType}
 	if d.Digest == "" {
 		if c.api == nil {
-			return registrytypes.Descriptor{}, fmt.Errorf("dockerhub: %s %s: the Hub API gives no digest for the tag "+
+			return registrytypes.Descriptor{}, fmt.Errorf("%s %s on Docker Hub: the Hub API gives no digest for the tag "+
 				"(and no registry API client is set to ask the registry)", op, c.name)
 		}
 		rd, err := c.api.Resolve(ctx, t.Name)
 		if err != nil {
-			return registrytypes.Descriptor{}, fmt.Errorf("dockerhub: %s %s: the Hub API gives no digest; asking the registry: %w", op, c.name, err)
+			return registrytypes.Descriptor{}, fmt.Errorf("%s %s on Docker Hub: the Hub API gives no digest; asking the registry: %w", op, c.name, err)
 		}
 		d = rd
 		t.Digest = rd.Digest
-		c.rememberOne(t)
+		c.listing.RememberOne(t)
 	}
-	if err := checkDigest(d.Digest); err != nil {
-		return registrytypes.Descriptor{}, fmt.Errorf("dockerhub: %s %s: %w", op, c.name, err)
+	if err := apiclient.CheckDigest(d.Digest, true); err != nil {
+		return registrytypes.Descriptor{}, fmt.Errorf("%s %s on Docker Hub: %w", op, c.name, err)
 	}
 	return d, nil
 }
@@ -299,7 +215,7 @@ func (c *Client) descriptor(ctx context.Context, op string, t hubTag) (registryt
 // without one, IsIndex and Children come from the Hub API's media type and
 // per-platform images, and Revision stays empty.
 func (c *Client) Inspect(ctx context.Context, d registrytypes.Descriptor) (registrytypes.Image, error) {
-	if err := checkDigest(d.Digest); err != nil {
+	if err := apiclient.CheckDigest(d.Digest, true); err != nil {
 		return registrytypes.Image{}, err
 	}
 	info, created := c.digestInfo(d.Digest)
@@ -307,7 +223,7 @@ func (c *Client) Inspect(ctx context.Context, d registrytypes.Descriptor) (regis
 	if c.api != nil {
 		var err error
 		if img, err = c.api.Inspect(ctx, d); err != nil {
-			return registrytypes.Image{}, fmt.Errorf("dockerhub: inspecting %s in %s: %w", d.Digest, c.name, err)
+			return registrytypes.Image{}, fmt.Errorf("inspecting %s in %s on Docker Hub: %w", d.Digest, c.name, err)
 		}
 	} else {
 		img.Descriptor = d
@@ -344,19 +260,9 @@ func isIndexType(mt string) bool {
 // digestInfo returns what the Hub API said of a digest and the earliest
 // time among its tags.
 func (c *Client) digestInfo(dig string) (digestInfo, time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	d := c.digests[dig]
-	if d == nil {
-		return digestInfo{}, time.Time{}
-	}
-	var created time.Time
-	for _, ts := range d.times {
-		if !ts.IsZero() && (created.IsZero() || ts.Before(created)) {
-			created = ts
-		}
-	}
-	return digestInfo{mediaType: d.mediaType, images: slices.Clone(d.images)}, created
+	return apiclient.DigestInfo(&c.listing, dig, func(d digestInfo) digestInfo {
+		return digestInfo{mediaType: d.mediaType, images: slices.Clone(d.images)}
+	})
 }
 
 // Untag removes exactly one tag, and only if it still points to expect: it
@@ -366,10 +272,10 @@ func (c *Client) digestInfo(dig string) (digestInfo, time.Time) {
 // The Hub API has no conditional delete: a push to the tag between the two
 // requests is lost. An immutable tag gives ErrTagImmutable.
 func (c *Client) Untag(ctx context.Context, tag, expect string) error {
-	if err := checkTag(tag); err != nil {
+	if err := apiclient.CheckTag(tag); err != nil {
 		return err
 	}
-	if err := checkDigest(expect); err != nil {
+	if err := apiclient.CheckDigest(expect, true); err != nil {
 		return err
 	}
 	op := "untag " + tag + " of"
@@ -382,7 +288,7 @@ func (c *Client) Untag(ctx context.Context, tag, expect string) error {
 		return err
 	}
 	if d.Digest != expect {
-		return fmt.Errorf("dockerhub: %s %s: %w: it points to %s now, not %s", op, c.name, registrytypes.ErrTagMoved, d.Digest, expect)
+		return fmt.Errorf("%s %s on Docker Hub: %w: it points to %s now, not %s", op, c.name, registrytypes.ErrTagMoved, d.Digest, expect)
 	}
 	return c.deleteTag(ctx, op, tag)
 }
@@ -398,12 +304,12 @@ func (c *Client) deleteTag(ctx context.Context, op, tag string) error {
 	switch resp.StatusCode {
 	case http.StatusOK, http.StatusAccepted, http.StatusNoContent:
 		apiclient.Discard(resp)
-		c.forget(tag)
+		c.listing.Forget(tag)
 		return nil
 	}
 	e := c.responseError(op, true, resp)
 	if e.StatusCode == http.StatusNotFound {
-		c.forget(tag)
+		c.listing.Forget(tag)
 	}
 	return e
 }
@@ -415,7 +321,7 @@ func (c *Client) deleteTag(ctx context.Context, op, tag string) error {
 // wrapping registrytypes.ErrNotFound. A tag pushed onto the digest during the
 // run goes too: use it only when every tag on the digest is to go.
 func (c *Client) DeleteManifest(ctx context.Context, digest string) error {
-	if err := checkDigest(digest); err != nil {
+	if err := apiclient.CheckDigest(digest, true); err != nil {
 		return err
 	}
 	op := "delete manifest " + digest + " from"
@@ -430,7 +336,7 @@ func (c *Client) DeleteManifest(ctx context.Context, digest string) error {
 		}
 	}
 	if len(on) == 0 {
-		return fmt.Errorf("dockerhub: %s %s: %w: no tag points to it", op, c.name, registrytypes.ErrNotFound)
+		return fmt.Errorf("%s %s on Docker Hub: %w: no tag points to it", op, c.name, registrytypes.ErrNotFound)
 	}
 	var errs []error
 	for _, tag := range on {
@@ -440,7 +346,7 @@ func (c *Client) DeleteManifest(ctx context.Context, digest string) error {
 		}
 	}
 	if len(errs) > 0 {
-		return fmt.Errorf("dockerhub: %s %s: %d of its %d tags (%s) were not deleted: %w", op, c.name, len(errs),
+		return fmt.Errorf("%s %s on Docker Hub: %d of its %d tags (%s) were not deleted: %w", op, c.name, len(errs),
 			len(on), strings.Join(on, ", "), errors.Join(errs...))
 	}
 	return nil

@@ -1,10 +1,10 @@
 package github
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -28,24 +28,13 @@ type Error = apiclient.Error
 
 // endpoint returns the URL of an escaped API path below the base URL.
 func (c *Client) endpoint(escapedPath string, q url.Values) string {
-	u := c.Base.String() + escapedPath
-	if len(q) > 0 {
-		u += "?" + q.Encode()
-	}
-	return u
+	return apiclient.WithQuery(c.Base.String()+escapedPath, q)
 }
 
 // do sends one request with the API headers.
 func (c *Client) do(ctx context.Context, method, u string) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, method, u, nil)
-	if err != nil {
-		return nil, c.redactErr(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	req.Header.Set("Accept", "application/vnd.github+json")
-	req.Header.Set("X-GitHub-Api-Version", APIVersion)
-	req.Header.Set("User-Agent", c.UA)
-	resp, err := c.hc.Do(req)
+	resp, err := apiclient.Send(ctx, c.hc, method, u, "Authorization", "Bearer "+c.token,
+		"Accept", "application/vnd.github+json", "X-GitHub-Api-Version", APIVersion, "User-Agent", c.UA)
 	if err != nil {
 		return nil, c.redactErr(err)
 	}
@@ -54,17 +43,13 @@ func (c *Client) do(ctx context.Context, method, u string) (*http.Response, erro
 
 // getJSON GETs u and decodes a 200 answer into v.
 func (c *Client) getJSON(ctx context.Context, op, u string, write bool, v any) (*http.Response, error) {
-	resp, err := c.do(ctx, http.MethodGet, u)
-	if err != nil {
-		return nil, fmt.Errorf("github: %s %s: %w", op, c.name, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, c.responseError(op, write, resp)
-	}
-	if err := apiclient.DecodeJSON(resp, maxBody, v); err != nil {
-		return nil, fmt.Errorf("github: %s %s: decoding %s: %w", op, c.name, resp.Request.URL.Path, err)
-	}
-	return resp, nil
+	return apiclient.GetJSON(ctx, apiclient.JSONAPI{Vendor: "GitHub", Name: c.name, Limit: maxBody, Send: c.do,
+		AnswerError: c.answerError, DecodePath: apiclient.URLPath}, op, u, write, v)
+}
+
+// answerError is responseError as an error.
+func (c *Client) answerError(op string, write bool, resp *http.Response) error {
+	return c.responseError(op, write, resp)
 }
 
 // maxBody bounds a decoded answer (a page of 100 versions is far smaller).
@@ -74,7 +59,7 @@ const maxBody = 32 << 20
 // write says whether the operation deletes.
 func (c *Client) responseError(op string, write bool, resp *http.Response) *Error {
 	defer apiclient.Discard(resp)
-	e := apiclient.NewError("ghcr", op, c.name, resp)
+	e := apiclient.NewError("GitHub", op, c.name, resp)
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	e.Message = apiMessage([]byte(c.redact(string(body))))
 	switch {
@@ -155,7 +140,7 @@ func apiMessage(body []byte) string {
 	if json.Unmarshal(body, &m) == nil && m.Message != "" {
 		msg := m.Message
 		for _, e := range m.Errors {
-			if d := firstNonEmpty(e.Message, e.Code); d != "" {
+			if d := cmp.Or(e.Message, e.Code); d != "" {
 				msg += "; " + d
 			}
 		}
@@ -166,15 +151,6 @@ func apiMessage(body []byte) string {
 		return ""
 	}
 	return apiclient.Truncate(scrub(strings.Join(strings.Fields(s), " ")), 200)
-}
-
-func firstNonEmpty(ss ...string) string {
-	for _, s := range ss {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
 }
 
 // scrubber blanks anything that looks like a credential, GitHub's tokens

@@ -185,7 +185,7 @@ func New(repo registry.Repository, creds Credentials, opts ...Option) (*Client, 
 	name := repo.Name()
 	owner, pkg, ok := strings.Cut(repo.Path, "/")
 	if !ok || owner == "" || pkg == "" {
-		return nil, fmt.Errorf("github: %s: want <host>/<owner>/<package>: a GitHub container package lives under "+
+		return nil, fmt.Errorf("%s on GitHub: want <host>/<owner>/<package>: a GitHub container package lives under "+
 			"a user or organisation", name)
 	}
 	c := &Client{
@@ -198,18 +198,18 @@ func New(repo registry.Repository, creds Credentials, opts ...Option) (*Client, 
 	}
 	for _, opt := range opts {
 		if err := opt(c); err != nil {
-			return nil, fmt.Errorf("github: %s: %w", name, err)
+			return nil, fmt.Errorf("%s on GitHub: %w", name, err)
 		}
 	}
 	if c.token == "" {
-		return nil, fmt.Errorf("github: %s: %s is not set: cleanup deletes package versions through the GitHub API, "+
+		return nil, fmt.Errorf("%s on GitHub: %s is not set: cleanup deletes package versions through the GitHub API, "+
 			"which needs a classic personal access token with the read:packages and delete:packages scopes "+
 			"(or a workflow's GITHUB_TOKEN with admin access to the package)", name, tokenCredential())
 	}
 	if c.Base == nil {
 		base, err := defaultBaseURL(repo.Host)
 		if err != nil {
-			return nil, fmt.Errorf("github: %s: %w", name, err)
+			return nil, fmt.Errorf("%s on GitHub: %w", name, err)
 		}
 		c.Base = base
 	}

@@ -1,7 +1,6 @@
 package github
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -17,7 +16,6 @@ import (
 	"time"
 
 	"github.com/docker-werf/docker-werf/internal/registry"
-	"github.com/docker-werf/docker-werf/internal/retry"
 )
 
 // fakeGitHub is the part of the GitHub REST API the client uses, as
@@ -30,7 +28,7 @@ import (
 type fakeGitHub struct {
 	t   *testing.T
 	srv *apitest.Server
-	clk *vclock
+	clk *apitest.Clock
 
 	mu         sync.Mutex
 	token      string
@@ -63,7 +61,7 @@ type fakeVersion struct {
 
 func newFakeGitHub(t *testing.T, owner string, isOrg bool, pkg string) *fakeGitHub {
 	t.Helper()
-	f := &fakeGitHub{t: t, clk: &vclock{}, token: "ghp_" + strings.Repeat("A1b2", 9), owner: owner, ownerID: 4242,
+	f := &fakeGitHub{t: t, clk: &apitest.Clock{}, token: "ghp_" + strings.Repeat("A1b2", 9), owner: owner, ownerID: 4242,
 		ownerIsOrg: isOrg, tokenLogin: "someone", pkg: pkg, nextID: 1000, canDelete: true, quota: 5000,
 		deny: "Resource not accessible by personal access token"}
 	if !isOrg {
@@ -103,7 +101,7 @@ func (f *fakeGitHub) retag(tag, image string) {
 		v.tags = slices.DeleteFunc(v.tags, func(s string) bool { return s == tag })
 	}
 	f.mu.Unlock()
-	f.add(image, f.clk.now(), tag)
+	f.add(image, f.clk.Now(), tag)
 }
 
 func (f *fakeGitHub) tagList() []string {
@@ -137,7 +135,7 @@ func (f *fakeGitHub) repo() registry.Repository {
 // transport whose waits run on the virtual clock.
 func (f *fakeGitHub) client(token string, opts ...Option) *Client {
 	f.t.Helper()
-	all := append([]Option{WithBaseURL(f.srv.URL), WithTransport(f.clk.transport())}, opts...)
+	all := append([]Option{WithBaseURL(f.srv.URL), WithTransport(f.clk.Transport())}, opts...)
 	c, err := New(f.repo(), Credentials{Token: token}, all...)
 	if err != nil {
 		f.t.Fatal(err)
@@ -204,7 +202,7 @@ func (f *fakeGitHub) rateLimited(w http.ResponseWriter) bool {
 	if f.limitNext != "" {
 		kind, f.limitNext = f.limitNext, ""
 	}
-	reset := f.clk.now().Add(3 * time.Second).Unix()
+	reset := f.clk.Now().Add(3 * time.Second).Unix()
 	h := w.Header()
 	h.Set("X-RateLimit-Limit", "5000")
 	h.Set("X-RateLimit-Reset", strconv.FormatInt(reset, 10))
@@ -446,40 +444,4 @@ func (f *fakeGitHub) version(w http.ResponseWriter, r *http.Request, id int64) {
 	}
 	f.versions = slices.Delete(f.versions, i, i+1)
 	w.WriteHeader(http.StatusNoContent)
-}
-
-// vclock is a virtual clock for the retrying transport: sleeping advances
-// it at once, and the waits are recorded.
-type vclock struct {
-	mu     sync.Mutex
-	offset time.Duration
-	waits  []time.Duration
-}
-
-func (v *vclock) now() time.Time {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	return time.Now().Add(v.offset)
-}
-
-func (v *vclock) sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	v.offset += d
-	v.waits = append(v.waits, d)
-	return nil
-}
-
-func (v *vclock) waited() []time.Duration {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	return slices.Clone(v.waits)
-}
-
-func (v *vclock) transport(opts ...retry.Option) http.RoundTripper {
-	inner := http.DefaultTransport.(*http.Transport).Clone()
-	return retry.NewTransport(inner, append([]retry.Option{retry.WithClock(v.now, v.sleep)}, opts...)...)
 }

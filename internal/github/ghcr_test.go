@@ -105,14 +105,14 @@ func TestUnknownOwnerAndPackage(t *testing.T) {
 	f.add("one", time.Now(), "v1")
 	repo := f.repo()
 	repo.Path = "nobody/app"
-	c, err := New(repo, Credentials{Token: f.token}, WithBaseURL(f.srv.URL), WithTransport(f.clk.transport()))
+	c, err := New(repo, Credentials{Token: f.token}, WithBaseURL(f.srv.URL), WithTransport(f.clk.Transport()))
 	assert.NilError(t, err)
 	_, err = c.Tags(ctx)
 	assert.Check(t, errors.Is(err, registrytypes.ErrNotFound))
 	assert.Check(t, is.ErrorContains(err, `GitHub has no user or organisation named "nobody"`))
 
 	repo.Path = "acme/other"
-	c, err = New(repo, Credentials{Token: f.token}, WithBaseURL(f.srv.URL), WithTransport(f.clk.transport()))
+	c, err = New(repo, Credentials{Token: f.token}, WithBaseURL(f.srv.URL), WithTransport(f.clk.Transport()))
 	assert.NilError(t, err)
 	// The fake does not know that package path: it flags the request, so
 	// look at the error only through a lenient fake.
@@ -421,7 +421,7 @@ func TestRateLimits(t *testing.T) {
 			assert.NilError(t, err)
 			assert.Check(t, is.DeepEqual(tags, []string{"a"}))
 			var total time.Duration
-			for _, w := range f.clk.waited() {
+			for _, w := range f.clk.Waited() {
 				total += w
 			}
 			// The server asked for 2 s (Retry-After) or 3 s (the reset).
@@ -441,7 +441,7 @@ func TestRateLimits(t *testing.T) {
 		f := newFakeGitHub(t, "acme", true, "app")
 		f.add("one", time.Now(), "a")
 		f.limitAll = "primary"
-		c := f.client(f.token, WithTransport(f.clk.transport(retry.WithMaxAttempts(2))))
+		c := f.client(f.token, WithTransport(f.clk.Transport(retry.WithMaxAttempts(2))))
 		_, err := c.Tags(ctx)
 		assert.Check(t, errors.Is(err, ErrRateLimited))
 		assert.Check(t, is.ErrorContains(err, "the quota resets at"))
@@ -467,7 +467,7 @@ func TestSecretsNeverInErrors(t *testing.T) {
 	f.canDelete = false
 	errs = append(errs, c.DeleteManifest(ctx, d))
 	f.limitAll = "secondary"
-	_, err = f.client(f.token, WithTransport(f.clk.transport(retry.WithMaxAttempts(1)))).Tags(ctx)
+	_, err = f.client(f.token, WithTransport(f.clk.Transport(retry.WithMaxAttempts(1)))).Tags(ctx)
 	errs = append(errs, err)
 	f.limitAll = ""
 

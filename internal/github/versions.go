@@ -162,12 +162,12 @@ func (c *Client) list(ctx context.Context) (*snapshot, error) {
 			all = append(all, versions...)
 			next, err := c.nextPage(resp, len(versions))
 			if err != nil {
-				return "", fmt.Errorf("github: %s %s: %w", op, c.name, err)
+				return "", fmt.Errorf("%s %s on GitHub: %w", op, c.name, err)
 			}
 			return next, nil
 		})
 	if errors.Is(err, apiclient.ErrEndlessPagination) {
-		return nil, fmt.Errorf("github: %s %s: %w", op, c.name, err)
+		return nil, fmt.Errorf("%s %s on GitHub: %w", op, c.name, err)
 	}
 	if err != nil {
 		return nil, err
@@ -239,7 +239,7 @@ func (c *Client) Resolve(ctx context.Context, tag string) (registrytypes.Descrip
 	}
 	v := s.byTag[tag]
 	if v == nil {
-		return registrytypes.Descriptor{}, fmt.Errorf("github: resolve tag %s of %s: %w", tag, c.name, registrytypes.ErrNotFound)
+		return registrytypes.Descriptor{}, fmt.Errorf("resolve tag %s of %s on GitHub: %w", tag, c.name, registrytypes.ErrNotFound)
 	}
 	return registrytypes.Descriptor{Digest: v.Name}, nil
 }
@@ -252,7 +252,7 @@ func (c *Client) Inspect(ctx context.Context, d registrytypes.Descriptor) (regis
 	if c.regAPI != nil {
 		var err error
 		if img, err = c.regAPI.Inspect(ctx, d); err != nil {
-			return registrytypes.Image{}, fmt.Errorf("github: inspect %s in %s: %w", d.Digest, c.name, err)
+			return registrytypes.Image{}, fmt.Errorf("inspect %s in %s on GitHub: %w", d.Digest, c.name, err)
 		}
 	}
 	s, err := c.current(ctx)
@@ -268,7 +268,7 @@ func (c *Client) Inspect(ctx context.Context, d registrytypes.Descriptor) (regis
 // Untag cannot be done on GitHub Packages: it returns an error wrapping
 // ErrCannotUntag and sends nothing.
 func (c *Client) Untag(_ context.Context, tag, _ string) error {
-	return fmt.Errorf("github: untag %s of %s: %w", tag, c.name, ErrCannotUntag)
+	return fmt.Errorf("untag %s of %s on GitHub: %w", tag, c.name, ErrCannotUntag)
 }
 
 // DeleteManifest deletes the package version whose name is digest, with
@@ -279,7 +279,7 @@ func (c *Client) Untag(_ context.Context, tag, _ string) error {
 func (c *Client) DeleteManifest(ctx context.Context, digest string) error {
 	op := "delete version " + digest + " of"
 	if _, err := v1.NewHash(digest); err != nil {
-		return fmt.Errorf("github: %s %s: invalid digest: %w", op, c.name, err)
+		return fmt.Errorf("%s %s on GitHub: invalid digest: %w", op, c.name, err)
 	}
 	s, err := c.current(ctx)
 	if err != nil {
@@ -291,7 +291,7 @@ func (c *Client) DeleteManifest(ctx context.Context, digest string) error {
 			return err
 		}
 		if v = s.byDigest[digest]; v == nil {
-			return fmt.Errorf("github: %s %s: no such version: %w", op, c.name, registrytypes.ErrNotFound)
+			return fmt.Errorf("%s %s on GitHub: no such version: %w", op, c.name, registrytypes.ErrNotFound)
 		}
 	}
 	prefix, err := c.packagePath(ctx)
@@ -302,7 +302,7 @@ func (c *Client) DeleteManifest(ctx context.Context, digest string) error {
 	case c.deletes <- struct{}{}:
 		defer func() { <-c.deletes }()
 	case <-ctx.Done():
-		return fmt.Errorf("github: %s %s: %w", op, c.name, ctx.Err())
+		return fmt.Errorf("%s %s on GitHub: %w", op, c.name, ctx.Err())
 	}
 	versionPath := prefix + "/versions/" + strconv.FormatInt(v.ID, 10)
 	var cur version
@@ -310,7 +310,7 @@ func (c *Client) DeleteManifest(ctx context.Context, digest string) error {
 		return err
 	}
 	if cur.Name != digest {
-		return fmt.Errorf("github: %s %s: version %d is %s, not %s: %w", op, c.name, v.ID, cur.Name, digest, registrytypes.ErrNotFound)
+		return fmt.Errorf("%s %s on GitHub: version %d is %s, not %s: %w", op, c.name, v.ID, cur.Name, digest, registrytypes.ErrNotFound)
 	}
 	c.snapMu.Lock()
 	known := c.baseline[digest]
@@ -322,12 +322,12 @@ func (c *Client) DeleteManifest(ctx context.Context, digest string) error {
 		}
 	}
 	if len(added) > 0 {
-		return fmt.Errorf("github: %s %s: %w: the version got the tag(s) %s after the inventory, so it is kept",
+		return fmt.Errorf("%s %s on GitHub: %w: the version got the tag(s) %s after the inventory, so it is kept",
 			op, c.name, registrytypes.ErrTagMoved, strings.Join(added, ", "))
 	}
 	resp, err := c.do(ctx, http.MethodDelete, c.endpoint(versionPath, nil))
 	if err != nil {
-		return fmt.Errorf("github: %s %s: %w", op, c.name, err)
+		return fmt.Errorf("%s %s on GitHub: %w", op, c.name, err)
 	}
 	switch resp.StatusCode {
 	case http.StatusNoContent, http.StatusOK, http.StatusAccepted:

@@ -24,23 +24,12 @@ type Error = apiclient.Error
 
 // endpoint returns the URL of an escaped API path below the base URL.
 func (c *Client) endpoint(escapedPath string, q url.Values) string {
-	u := c.Base.String() + escapedPath
-	if len(q) > 0 {
-		u += "?" + q.Encode()
-	}
-	return u
+	return apiclient.WithQuery(c.Base.String()+escapedPath, q)
 }
 
 // do sends one request with the token.
 func (c *Client) do(ctx context.Context, method, u string) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, method, u, nil)
-	if err != nil {
-		return nil, c.redactErr(err)
-	}
-	req.Header.Set(c.header, c.token)
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", c.UA)
-	resp, err := c.hc.Do(req)
+	resp, err := apiclient.Send(ctx, c.hc, method, u, c.header, c.token, "Accept", "application/json", "User-Agent", c.UA)
 	if err != nil {
 		return nil, c.redactErr(err)
 	}
@@ -52,17 +41,13 @@ const maxBody = 32 << 20
 
 // getJSON GETs u and decodes a 200 answer into v.
 func (c *Client) getJSON(ctx context.Context, op, u string, write bool, v any) (*http.Response, error) {
-	resp, err := c.do(ctx, http.MethodGet, u)
-	if err != nil {
-		return nil, fmt.Errorf("gitlab: %s %s: %w", op, c.name, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, c.responseError(op, write, resp)
-	}
-	if err := apiclient.DecodeJSON(resp, maxBody, v); err != nil {
-		return nil, fmt.Errorf("gitlab: %s %s: decoding %s: %w", op, c.name, resp.Request.URL.Path, err)
-	}
-	return resp, nil
+	return apiclient.GetJSON(ctx, apiclient.JSONAPI{Vendor: "GitLab", Name: c.name, Limit: maxBody, Send: c.do,
+		AnswerError: c.answerError, DecodePath: apiclient.URLPath}, op, u, write, v)
+}
+
+// answerError is responseError as an error.
+func (c *Client) answerError(op string, write bool, resp *http.Response) error {
+	return c.responseError(op, write, resp)
 }
 
 // paginate GETs first and every following page, decoding each into a
@@ -77,12 +62,12 @@ func paginate[T any](ctx context.Context, c *Client, op, first string, each func
 		each(v)
 		next, err := c.nextPage(resp)
 		if err != nil {
-			return "", fmt.Errorf("gitlab: %s %s: %w", op, c.name, err)
+			return "", fmt.Errorf("%s %s on GitLab: %w", op, c.name, err)
 		}
 		return next, nil
 	})
 	if errors.Is(err, apiclient.ErrEndlessPagination) {
-		return fmt.Errorf("gitlab: %s %s: %w", op, c.name, err)
+		return fmt.Errorf("%s %s on GitLab: %w", op, c.name, err)
 	}
 	return err
 }
@@ -162,7 +147,7 @@ const codeInsufficientScope = "insufficient_scope"
 // write says whether the operation deletes.
 func (c *Client) responseError(op string, write bool, resp *http.Response) *Error {
 	defer apiclient.Discard(resp)
-	e := apiclient.NewError("gitlab", op, c.name, resp)
+	e := apiclient.NewError("GitLab", op, c.name, resp)
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	var ae apiError
 	if json.Unmarshal(body, &ae) == nil {

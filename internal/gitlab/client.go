@@ -200,7 +200,7 @@ type Client struct {
 func New(repo registry.Repository, creds Credentials, opts ...Option) (*Client, error) {
 	name := repo.Name()
 	if !strings.Contains(strings.Trim(repo.Path, "/"), "/") {
-		return nil, fmt.Errorf("gitlab: %s: want <registry>/<group>/<project>[/<name>]: a GitLab container "+
+		return nil, fmt.Errorf("%s on GitLab: want <registry>/<group>/<project>[/<name>]: a GitLab container "+
 			"repository belongs to a project", name)
 	}
 	c := &Client{
@@ -212,7 +212,7 @@ func New(repo registry.Repository, creds Credentials, opts ...Option) (*Client, 
 	}
 	for _, opt := range opts {
 		if err := opt(c); err != nil {
-			return nil, fmt.Errorf("gitlab: %s: %w", name, err)
+			return nil, fmt.Errorf("%s on GitLab: %w", name, err)
 		}
 	}
 	ownCI := c.env != nil && registry.IsJobRegistry(repo.Host, c.env)
@@ -224,7 +224,7 @@ func New(repo registry.Repository, creds Credentials, opts ...Option) (*Client, 
 	case ownCI && strings.TrimSpace(c.env("CI_JOB_TOKEN")) != "":
 		c.header, c.token = headerJobToken, strings.TrimSpace(c.env("CI_JOB_TOKEN"))
 	default:
-		return nil, fmt.Errorf("gitlab: %s: %s is not set: cleanup deletes tags through the GitLab API, which "+
+		return nil, fmt.Errorf("%s on GitLab: %s is not set: cleanup deletes tags through the GitLab API, which "+
 			"needs a project, group or personal access token with the api scope (in a job of this project, "+
 			"CI_JOB_TOKEN is used instead when it is set; it deletes only if the job's user has the Developer "+
 			"role or higher)", name, tokenCredential())
@@ -234,13 +234,13 @@ func New(repo registry.Repository, creds Credentials, opts ...Option) (*Client, 
 			if v := strings.TrimSpace(c.env("CI_API_V4_URL")); v != "" {
 				u, err := parseBase(v)
 				if err != nil {
-					return nil, fmt.Errorf("gitlab: %s: CI_API_V4_URL: %w", name, err)
+					return nil, fmt.Errorf("%s on GitLab: CI_API_V4_URL: %w", name, err)
 				}
 				c.Base = u
 			} else if v := strings.TrimSpace(c.env("CI_SERVER_URL")); v != "" {
 				u, err := parseBase(strings.TrimRight(v, "/") + "/api/v4")
 				if err != nil {
-					return nil, fmt.Errorf("gitlab: %s: CI_SERVER_URL: %w", name, err)
+					return nil, fmt.Errorf("%s on GitLab: CI_SERVER_URL: %w", name, err)
 				}
 				c.Base = u
 			}
@@ -253,7 +253,7 @@ func New(repo registry.Repository, creds Credentials, opts ...Option) (*Client, 
 	if c.Base == nil {
 		u, err := parseBase(DefaultAPIURL(repo.Host))
 		if err != nil {
-			return nil, fmt.Errorf("gitlab: %s: %w", name, err)
+			return nil, fmt.Errorf("%s on GitLab: %w", name, err)
 		}
 		c.Base = u
 	}

@@ -1,7 +1,6 @@
 package gitlab
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -17,7 +16,6 @@ import (
 	"time"
 
 	"github.com/docker-werf/docker-werf/internal/registry"
-	"github.com/docker-werf/docker-werf/internal/retry"
 )
 
 // fakeGitLab is the part of the GitLab REST API (under /api/v4) the client
@@ -35,7 +33,7 @@ import (
 type fakeGitLab struct {
 	t   *testing.T
 	srv *apitest.Server
-	clk *vclock
+	clk *apitest.Clock
 
 	mu           sync.Mutex
 	token        string // api scope
@@ -81,7 +79,7 @@ type fakeTag struct {
 
 func newFakeGitLab(t *testing.T) *fakeGitLab {
 	t.Helper()
-	f := &fakeGitLab{t: t, clk: &vclock{}, token: "glpat-" + strings.Repeat("Xy7", 7),
+	f := &fakeGitLab{t: t, clk: &apitest.Clock{}, token: "glpat-" + strings.Repeat("Xy7", 7),
 		readToken: "glpat-" + strings.Repeat("Rd4", 7), jobToken: "glcbt-" + strings.Repeat("Jb9", 7),
 		jobCanDelete: true, nextID: 10}
 	// Every request and answer is checked against GitLab's
@@ -167,7 +165,7 @@ func repoOf(path string) registry.Repository {
 // whose waits run on the virtual clock.
 func (f *fakeGitLab) client(path string, creds Credentials, opts ...Option) *Client {
 	f.t.Helper()
-	all := append([]Option{WithBaseURL(f.srv.URL + "/api/v4"), WithTransport(f.clk.transport())}, opts...)
+	all := append([]Option{WithBaseURL(f.srv.URL + "/api/v4"), WithTransport(f.clk.Transport())}, opts...)
 	c, err := New(repoOf(path), creds, all...)
 	if err != nil {
 		f.t.Fatal(err)
@@ -231,7 +229,7 @@ func (f *fakeGitLab) serve(w http.ResponseWriter, r *http.Request) {
 // rateLimit is GitLab's 429 (Rack::Attack): plain-text body and the
 // RateLimit-* headers.
 func (f *fakeGitLab) rateLimit(w http.ResponseWriter) {
-	now := f.clk.now()
+	now := f.clk.Now()
 	h := w.Header()
 	h.Set("RateLimit-Name", "throttle_authenticated_api")
 	h.Set("RateLimit-Limit", "600")
@@ -489,40 +487,4 @@ func (f *fakeGitLab) page(w http.ResponseWriter, r *http.Request, q url.Values, 
 		h.Set("Link", strings.Join(links, ", "))
 	}
 	apitest.WriteJSON(w, http.StatusOK, items[start:end])
-}
-
-// vclock is a virtual clock for the retrying transport: sleeping advances
-// it at once, and the waits are recorded.
-type vclock struct {
-	mu     sync.Mutex
-	offset time.Duration
-	waits  []time.Duration
-}
-
-func (v *vclock) now() time.Time {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	return time.Now().Add(v.offset)
-}
-
-func (v *vclock) sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	v.offset += d
-	v.waits = append(v.waits, d)
-	return nil
-}
-
-func (v *vclock) waited() []time.Duration {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	return slices.Clone(v.waits)
-}
-
-func (v *vclock) transport(opts ...retry.Option) http.RoundTripper {
-	inner := http.DefaultTransport.(*http.Transport).Clone()
-	return retry.NewTransport(inner, append([]retry.Option{retry.WithClock(v.now, v.sleep)}, opts...)...)
 }

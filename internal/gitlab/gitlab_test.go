@@ -102,7 +102,7 @@ func TestJobTokenFromCIEnv(t *testing.T) {
 	u := f.srv.URL
 	env := envOf(map[string]string{"CI_REGISTRY": "registry.gitlab.com", "CI_JOB_TOKEN": f.jobToken,
 		"CI_API_V4_URL": u + "/api/v4", "CI_PROJECT_PATH": "group/project", "CI_PROJECT_ID": "7"})
-	c, err := New(repoOf("group/project"), Credentials{}, WithCIEnv(env), WithTransport(f.clk.transport()))
+	c, err := New(repoOf("group/project"), Credentials{}, WithCIEnv(env), WithTransport(f.clk.Transport()))
 	assert.NilError(t, err)
 	assert.Check(t, c.UsesJobToken())
 	tags, err := c.Tags(ctx)
@@ -404,13 +404,13 @@ func TestRateLimit(t *testing.T) {
 	assert.NilError(t, err)
 	assert.Check(t, is.DeepEqual(tags, []string{"a"}))
 	var total time.Duration
-	for _, w := range f.clk.waited() {
+	for _, w := range f.clk.Waited() {
 		total += w
 	}
 	assert.Check(t, total >= 2*time.Second && total < 4*time.Second, "waited %v", total)
 
 	f.limitAll = true
-	c := f.client("group/project", Credentials{Token: f.token}, WithTransport(f.clk.transport(retry.WithMaxAttempts(2))))
+	c := f.client("group/project", Credentials{Token: f.token}, WithTransport(f.clk.Transport(retry.WithMaxAttempts(2))))
 	_, err = c.Tags(ctx)
 	assert.Check(t, errors.Is(err, ErrRateLimited))
 	assert.Check(t, is.ErrorContains(err, "it resets at"))

@@ -68,11 +68,11 @@ func (c *Client) locate(ctx context.Context) (projectID, repoID int64, err error
 			return 0, 0, err
 		}
 		if !found {
-			return 0, 0, fmt.Errorf("gitlab: find %s: project %s has no container repository %s (nothing was "+
+			return 0, 0, fmt.Errorf("find %s: project %s has no container repository %s (nothing was "+
 				"pushed there, or it was deleted): %w", c.name, cand, c.path, registrytypes.ErrNotFound)
 		}
 		if repo.Status != nil && (*repo.Status == "delete_scheduled" || *repo.Status == "delete_ongoing") {
-			return 0, 0, fmt.Errorf("gitlab: find %s: GitLab is deleting this container repository (status %s)",
+			return 0, 0, fmt.Errorf("find %s: GitLab is deleting this container repository (status %s)",
 				c.name, *repo.Status)
 		}
 		c.projectID, c.repoID = repo.ProjectID, repo.ID
@@ -83,7 +83,7 @@ func (c *Client) locate(ctx context.Context) (projectID, repoID int64, err error
 		hint += " (CI_JOB_TOKEN reaches only the registry of the project whose pipeline runs the job; for " +
 			"another project set " + tokenCredential() + ")"
 	}
-	return 0, 0, fmt.Errorf("gitlab: find %s: no GitLab project found at %s (tried %s): %s: %w",
+	return 0, 0, fmt.Errorf("find %s: no GitLab project found at %s (tried %s): %s: %w",
 		c.name, c.Base.Redacted(), strings.Join(tried, ", "), hint, registrytypes.ErrNotFound)
 }
 
@@ -144,7 +144,7 @@ func (c *Client) Tags(ctx context.Context) ([]string, error) {
 // details GETs one tag. A missing tag gives registrytypes.ErrNotFound.
 func (c *Client) details(ctx context.Context, op, tag string, write bool) (tagDetails, error) {
 	if tag == "" || strings.ContainsAny(tag, "/?#") {
-		return tagDetails{}, fmt.Errorf("gitlab: %s %s: invalid tag %q", op, c.name, tag)
+		return tagDetails{}, fmt.Errorf("%s %s on GitLab: invalid tag %q", op, c.name, tag)
 	}
 	rp, err := c.repoPath(ctx)
 	if err != nil {
@@ -157,7 +157,7 @@ func (c *Client) details(ctx context.Context, op, tag string, write bool) (tagDe
 	if d.Digest == "" {
 		// GitLab lists tags whose manifest is missing or broken; its own
 		// cleanup policies skip them too.
-		return tagDetails{}, fmt.Errorf("gitlab: %s %s: the tag has no manifest: %w", op, c.name, registrytypes.ErrNotFound)
+		return tagDetails{}, fmt.Errorf("%s %s on GitLab: the tag has no manifest: %w", op, c.name, registrytypes.ErrNotFound)
 	}
 	if d.CreatedAt != nil && !d.CreatedAt.IsZero() {
 		c.createdMu.Lock()
@@ -188,7 +188,7 @@ func (c *Client) Inspect(ctx context.Context, d registrytypes.Descriptor) (regis
 	if c.regAPI != nil {
 		var err error
 		if img, err = c.regAPI.Inspect(ctx, d); err != nil {
-			return registrytypes.Image{}, fmt.Errorf("gitlab: inspect %s in %s: %w", d.Digest, c.name, err)
+			return registrytypes.Image{}, fmt.Errorf("inspect %s in %s on GitLab: %w", d.Digest, c.name, err)
 		}
 	}
 	c.createdMu.Lock()
@@ -209,14 +209,14 @@ func (c *Client) Inspect(ctx context.Context, d registrytypes.Descriptor) (regis
 func (c *Client) Untag(ctx context.Context, tag, expect string) error {
 	op := "untag " + tag + " of"
 	if _, err := v1.NewHash(expect); err != nil {
-		return fmt.Errorf("gitlab: %s %s: invalid digest: %w", op, c.name, err)
+		return fmt.Errorf("%s %s on GitLab: invalid digest: %w", op, c.name, err)
 	}
 	d, err := c.details(ctx, op, tag, true)
 	if err != nil {
 		return err
 	}
 	if d.Digest != expect {
-		return fmt.Errorf("gitlab: %s %s: %w: it points to %s now, not %s", op, c.name, registrytypes.ErrTagMoved,
+		return fmt.Errorf("%s %s on GitLab: %w: it points to %s now, not %s", op, c.name, registrytypes.ErrTagMoved,
 			d.Digest, expect)
 	}
 	return c.deleteTag(ctx, op, tag)
@@ -229,7 +229,7 @@ func (c *Client) deleteTag(ctx context.Context, op, tag string) error {
 	}
 	resp, err := c.do(ctx, http.MethodDelete, c.endpoint(rp+"/tags/"+url.PathEscape(tag), nil))
 	if err != nil {
-		return fmt.Errorf("gitlab: %s %s: %w", op, c.name, err)
+		return fmt.Errorf("%s %s on GitLab: %w", op, c.name, err)
 	}
 	switch resp.StatusCode {
 	case http.StatusOK, http.StatusNoContent, http.StatusAccepted:
@@ -250,7 +250,7 @@ func (c *Client) deleteTag(ctx context.Context, op, tag string) error {
 func (c *Client) DeleteManifest(ctx context.Context, digest string) error {
 	op := "delete manifest " + digest + " of"
 	if _, err := v1.NewHash(digest); err != nil {
-		return fmt.Errorf("gitlab: %s %s: invalid digest: %w", op, c.name, err)
+		return fmt.Errorf("%s %s on GitLab: invalid digest: %w", op, c.name, err)
 	}
 	tags, err := c.Tags(ctx)
 	if err != nil {
@@ -278,7 +278,7 @@ func (c *Client) DeleteManifest(ctx context.Context, digest string) error {
 		deleted++
 	}
 	if deleted == 0 {
-		return fmt.Errorf("gitlab: %s %s: no tag points to it: %w", op, c.name, registrytypes.ErrNotFound)
+		return fmt.Errorf("%s %s on GitLab: no tag points to it: %w", op, c.name, registrytypes.ErrNotFound)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package harbor
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -25,20 +26,6 @@ const (
 	keyRevision   = registrytypes.KeyRevision
 	keyWerfCommit = registrytypes.KeyWerfCommit
 )
-
-func checkTag(tag string) error {
-	if !registrytypes.ValidTag(tag) {
-		return fmt.Errorf("harbor: invalid tag %q", tag)
-	}
-	return nil
-}
-
-func checkDigest(d string) error {
-	if !registrytypes.ValidDigest(d) {
-		return fmt.Errorf("harbor: invalid digest %q", d)
-	}
-	return nil
-}
 
 // Artifact is one artifact (manifest or index) of the repository as Harbor
 // lists it.
@@ -139,43 +126,30 @@ func (a *artifactJSON) extra() (created time.Time, labels map[string]string) {
 func (c *Client) repoURL(suffix string, q url.Values) string {
 	u := c.Base.Scheme + "://" + c.Base.Host + c.Base.EscapedPath() + "/projects/" + url.PathEscape(c.project) +
 		"/repositories/" + url.PathEscape(url.PathEscape(c.repository)) + suffix
-	if len(q) > 0 {
-		u += "?" + q.Encode()
-	}
-	return u
+	return apiclient.WithQuery(u, q)
 }
 
 // send runs one request with Basic authentication. The caller closes the
 // response.
 func (c *Client) send(ctx context.Context, method, u string) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, method, u, nil)
-	if err != nil {
-		return nil, err
-	}
-	req.SetBasicAuth(c.creds.Username, c.creds.Password)
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", c.UA)
-	return c.hc.Do(req)
+	return apiclient.Send(ctx, c.hc, method, u, "Authorization", apiclient.BasicAuth(c.creds.Username, c.creds.Password),
+		"Accept", "application/json", "User-Agent", c.UA)
 }
 
 // transportError wraps an error of the HTTP client.
 func (c *Client) transportError(op string, err error) error {
-	return fmt.Errorf("harbor: %s %s: %w", op, c.name, err)
+	return fmt.Errorf("%s %s on Harbor: %w", op, c.name, err)
 }
 
 // getJSON GETs u into v; a non-200 answer is an *APIError.
 func (c *Client) getJSON(ctx context.Context, op, u string, v any) (*http.Response, error) {
-	resp, err := c.send(ctx, http.MethodGet, u)
-	if err != nil {
-		return nil, c.transportError(op, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, c.apiError(op, false, resp)
-	}
-	if err := apiclient.DecodeJSON(resp, maxBody, v); err != nil {
-		return nil, fmt.Errorf("harbor: %s %s: decoding %s: %w", op, c.name, resp.Request.URL.RequestURI(), err)
-	}
-	return resp, nil
+	return apiclient.GetJSON(ctx, apiclient.JSONAPI{Vendor: "Harbor", Name: c.name, Limit: maxBody, Send: c.send,
+		AnswerError: c.answerError}, op, u, false, v)
+}
+
+// answerError is apiError as an error.
+func (c *Client) answerError(op string, write bool, resp *http.Response) error {
+	return c.apiError(op, write, resp)
 }
 
 // Artifacts lists every artifact of the repository with its tags, following
@@ -208,7 +182,7 @@ func (c *Client) Artifacts(ctx context.Context) ([]Artifact, error) {
 		}
 		for i := range batch {
 			a := &batch[i]
-			if checkDigest(a.Digest) != nil || artifacts[a.Digest] != nil {
+			if apiclient.CheckDigest(a.Digest, false) != nil || artifacts[a.Digest] != nil {
 				continue // pages shift when artifacts are pushed during the listing
 			}
 			artifacts[a.Digest] = a
@@ -224,7 +198,7 @@ func (c *Client) Artifacts(ctx context.Context) ([]Artifact, error) {
 			}
 			for _, acc := range a.Accessories {
 				if acc.Digest != "" {
-					accessoryOf[acc.Digest] = firstNonEmpty(acc.SubjectDigest, a.Digest)
+					accessoryOf[acc.Digest] = cmp.Or(acc.SubjectDigest, a.Digest)
 				}
 			}
 		}
@@ -234,7 +208,7 @@ func (c *Client) Artifacts(ctx context.Context) ([]Artifact, error) {
 		return strconv.Itoa(page + 1), nil
 	})
 	if errors.Is(err, apiclient.ErrEndlessPagination) {
-		return nil, fmt.Errorf("harbor: %s %s: %w", op, c.name, err)
+		return nil, fmt.Errorf("%s %s on Harbor: %w", op, c.name, err)
 	}
 	if err != nil {
 		return nil, err
@@ -289,8 +263,8 @@ func (c *Client) getArtifact(ctx context.Context, op, ref string, withTags bool)
 	if _, err := c.getJSON(ctx, op, c.repoURL("/artifacts/"+url.PathEscape(ref), q), &a); err != nil {
 		return nil, err
 	}
-	if checkDigest(a.Digest) != nil {
-		return nil, fmt.Errorf("harbor: %s %s: Harbor answered an artifact without a valid digest (%q)", op, c.name, a.Digest)
+	if apiclient.CheckDigest(a.Digest, false) != nil {
+		return nil, fmt.Errorf("%s %s on Harbor: Harbor answered an artifact without a valid digest (%q)", op, c.name, a.Digest)
 	}
 	return &a, nil
 }
@@ -299,7 +273,7 @@ func (c *Client) getArtifact(ctx context.Context, op, ref string, withTags bool)
 // listing from it (once per tag), otherwise with GET .../artifacts/{tag}. A
 // missing tag gives an error wrapping registrytypes.ErrNotFound.
 func (c *Client) Resolve(ctx context.Context, tag string) (registrytypes.Descriptor, error) {
-	if err := checkTag(tag); err != nil {
+	if err := apiclient.CheckTag(tag); err != nil {
 		return registrytypes.Descriptor{}, err
 	}
 	if a, ok := c.takeListed(tag); ok {
@@ -360,7 +334,7 @@ const maxChildLookups = 8
 // newest child. An artifact Harbor lists as an accessory of another gets
 // that one as Subject.
 func (c *Client) Inspect(ctx context.Context, d registrytypes.Descriptor) (registrytypes.Image, error) {
-	if err := checkDigest(d.Digest); err != nil {
+	if err := apiclient.CheckDigest(d.Digest, false); err != nil {
 		return registrytypes.Image{}, err
 	}
 	op := "inspecting " + d.Digest + " in"
@@ -374,11 +348,11 @@ func (c *Client) Inspect(ctx context.Context, d registrytypes.Descriptor) (regis
 		}
 	}
 	if a.Digest != d.Digest {
-		return registrytypes.Image{}, fmt.Errorf("harbor: %s %s: Harbor answered artifact %s", op, c.name, a.Digest)
+		return registrytypes.Image{}, fmt.Errorf("%s %s on Harbor: Harbor answered artifact %s", op, c.name, a.Digest)
 	}
 	img := registrytypes.Image{Descriptor: d, Annotations: a.Annotations}
-	img.MediaType = firstNonEmpty(a.ManifestMediaType, d.MediaType)
-	img.ArtifactType = firstNonEmpty(d.ArtifactType, a.ArtifactType)
+	img.MediaType = cmp.Or(a.ManifestMediaType, d.MediaType)
+	img.ArtifactType = cmp.Or(d.ArtifactType, a.ArtifactType)
 	created, labels := a.extra()
 	img.Created = parseTime(a.PushTime)
 	if img.Created.IsZero() {
@@ -420,7 +394,7 @@ func (c *Client) childRevision(ctx context.Context, img *registrytypes.Image) er
 			break
 		}
 		if ch.Annotations["vnd.docker.reference.type"] == "attestation-manifest" ||
-			strings.HasPrefix(ch.Platform, "unknown/") || checkDigest(ch.Digest) != nil {
+			strings.HasPrefix(ch.Platform, "unknown/") || apiclient.CheckDigest(ch.Digest, false) != nil {
 			continue
 		}
 		looked++
@@ -440,16 +414,7 @@ func (c *Client) childRevision(ctx context.Context, img *registrytypes.Image) er
 }
 
 func revision(annotations, labels map[string]string) string {
-	return firstNonEmpty(annotations[keyRevision], labels[keyRevision], annotations[keyWerfCommit], labels[keyWerfCommit])
-}
-
-func firstNonEmpty(ss ...string) string {
-	for _, s := range ss {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
+	return cmp.Or(annotations[keyRevision], labels[keyRevision], annotations[keyWerfCommit], labels[keyWerfCommit])
 }
 
 // Untag removes exactly one tag, leaving the artifact and its other tags:
@@ -459,10 +424,10 @@ func firstNonEmpty(ss ...string) string {
 // tag Harbor protects (immutable, signed) gives a *ProtectedError; one the
 // last listing found protected is skipped without a request.
 func (c *Client) Untag(ctx context.Context, tag, expect string) error {
-	if err := checkTag(tag); err != nil {
+	if err := apiclient.CheckTag(tag); err != nil {
 		return err
 	}
-	if err := checkDigest(expect); err != nil {
+	if err := apiclient.CheckDigest(expect, false); err != nil {
 		return err
 	}
 	c.mu.Lock()
@@ -493,15 +458,15 @@ func (c *Client) Untag(ctx context.Context, tag, expect string) error {
 	d, err := c.resolve(ctx, tag)
 	switch {
 	case errors.Is(err, registrytypes.ErrNotFound):
-		return fmt.Errorf("harbor: %s %s: %w", op, c.name, registrytypes.ErrNotFound)
+		return fmt.Errorf("%s %s on Harbor: %w", op, c.name, registrytypes.ErrNotFound)
 	case err != nil:
 		return err
 	case d.Digest != expect:
-		return fmt.Errorf("harbor: %s %s: %w: it is on %s now, not %s", op, c.name, registrytypes.ErrTagMoved, d.Digest, expect)
+		return fmt.Errorf("%s %s on Harbor: %w: it is on %s now, not %s", op, c.name, registrytypes.ErrTagMoved, d.Digest, expect)
 	}
 	// Back on expect after Harbor did not find it there: someone pushed it
 	// again meanwhile. Leave it.
-	return fmt.Errorf("harbor: %s %s: %w: it was pushed again while being deleted", op, c.name, registrytypes.ErrTagMoved)
+	return fmt.Errorf("%s %s on Harbor: %w: it was pushed again while being deleted", op, c.name, registrytypes.ErrTagMoved)
 }
 
 func (c *Client) setProtected(tag, reason string) {
@@ -518,7 +483,7 @@ func (c *Client) setProtected(tag, reason string) {
 // wrapping registrytypes.ErrNotFound; an artifact with an immutable tag a
 // *ProtectedError.
 func (c *Client) DeleteManifest(ctx context.Context, digest string) error {
-	if err := checkDigest(digest); err != nil {
+	if err := apiclient.CheckDigest(digest, false); err != nil {
 		return err
 	}
 	op := "deleting " + digest + " from"

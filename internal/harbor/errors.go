@@ -47,7 +47,7 @@ func (e *ProtectedError) Error() string {
 		what = "it is immutable: a tag immutability rule of the Harbor project matches it " +
 			"(Project > Policy > Tag Immutability); remove or narrow the rule to let cleanup delete it"
 	}
-	s := fmt.Sprintf("harbor: skipped %s in %s: %s", e.Ref, e.Repository, what)
+	s := fmt.Sprintf("skipped %s in %s on Harbor: %s", e.Ref, e.Repository, what)
 	if e.Detail != "" {
 		s += " (" + e.Detail + ")"
 	}
@@ -75,7 +75,7 @@ type APIError = apiclient.Error
 // whether the operation needed delete rights.
 func (c *Client) apiError(op string, write bool, resp *http.Response) *APIError {
 	defer apiclient.Discard(resp)
-	e := apiclient.NewError("harbor", op, c.name, resp)
+	e := apiclient.NewError("Harbor", op, c.name, resp)
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	var errs struct {
 		Errors []struct {

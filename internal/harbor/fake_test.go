@@ -174,13 +174,7 @@ func (f *fakeHarbor) unexpected(w http.ResponseWriter, r *http.Request, why stri
 
 // checkQuery fails the test on a query parameter the endpoint does not take.
 func (f *fakeHarbor) checkQuery(w http.ResponseWriter, r *http.Request, allowed ...string) bool {
-	for k := range r.URL.Query() {
-		if !slices.Contains(allowed, k) {
-			f.unexpected(w, r, "query parameter "+k)
-			return false
-		}
-	}
-	return true
+	return apitest.CheckQuery(r, func(why string) { f.unexpected(w, r, why) }, allowed...)
 }
 
 func (f *fakeHarbor) serve(w http.ResponseWriter, r *http.Request) {

@@ -166,27 +166,18 @@ var (
 )
 
 // names renders credentials as "--flag (ENV)".
-func names(cs ...registry.Credential) string {
-	parts := make([]string, len(cs))
-	for i, c := range cs {
-		parts[i] = c.Flag
-		if c.Env != "" {
-			parts[i] += " (" + c.Env + ")"
-		}
-	}
-	return strings.Join(parts, " and ")
-}
+var names = apiclient.CredentialNames
 
 // New returns a Client for repo, whose path is "<project>/<repository>".
 // Nothing is sent until the first call.
 func New(repo registry.Repository, creds Credentials, opts ...Option) (*Client, error) {
 	name := repo.Name()
 	if repo.Host == "" || repo.Path == "" {
-		return nil, fmt.Errorf("harbor: invalid repository %q", name)
+		return nil, fmt.Errorf("invalid Harbor repository %q", name)
 	}
 	project, repository, ok := strings.Cut(repo.Path, "/")
 	if !ok || project == "" || repository == "" {
-		return nil, fmt.Errorf("harbor: repository %s has no project: Harbor repositories are <host>/<project>/<name>", name)
+		return nil, fmt.Errorf("repository %s has no project: Harbor repositories are <host>/<project>/<name>", name)
 	}
 	var missing []registry.Credential
 	if creds.Username == "" {
@@ -200,7 +191,7 @@ func New(repo registry.Repository, creds Credentials, opts ...Option) (*Client, 
 		if len(missing) > 1 {
 			verb = "are"
 		}
-		return nil, fmt.Errorf("harbor: %s %s not set: cleaning %s through the Harbor API needs a user or robot account "+
+		return nil, fmt.Errorf("%s %s not set: cleaning %s through the Harbor API needs a user or robot account "+
 			"allowed to list and delete artifacts and tags of project %s", names(missing...), verb, name, project)
 	}
 	c := &Client{
@@ -213,7 +204,7 @@ func New(repo registry.Repository, creds Credentials, opts ...Option) (*Client, 
 	}
 	for _, opt := range opts {
 		if err := opt(c); err != nil {
-			return nil, fmt.Errorf("harbor: %s: %w", name, err)
+			return nil, fmt.Errorf("%s on Harbor: %w", name, err)
 		}
 	}
 	if c.Base == nil {

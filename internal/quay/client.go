@@ -24,7 +24,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -128,16 +127,23 @@ type Client struct {
 	hc  *http.Client
 	api RegistryAPI
 
-	mu       sync.Mutex
-	listed   map[string]quayTag // tag -> the last listing's entry, until Resolve takes it
-	listedAt time.Time
-	digests  map[string]*digestInfo
+	listing apiclient.Listing[quayTag, digestInfo]
 }
 
 // digestInfo is what the tag listing said about one digest.
 type digestInfo struct {
 	isList bool
-	starts map[string]time.Time // tag -> start_ts
+}
+
+// newListing is the listing cache of Quay tags: by manifest digest, whether
+// it is a list and the start_ts of its tags.
+func newListing() apiclient.Listing[quayTag, digestInfo] {
+	return apiclient.Listing[quayTag, digestInfo]{
+		Name:   func(t quayTag) string { return t.Name },
+		Digest: func(t quayTag) string { return t.ManifestDigest },
+		Time:   quayTag.start,
+		Note:   func(d *digestInfo, t quayTag) { d.isList = d.isList || t.IsManifestList },
+	}
 }
 
 // New returns a Client for repo, a <namespace>/<name> repository on a Quay
@@ -145,13 +151,14 @@ type digestInfo struct {
 func New(repo registry.Repository, creds Credentials, opts ...Option) (*Client, error) {
 	ns, name, ok := strings.Cut(repo.Path, "/")
 	if !ok || ns == "" || name == "" || slices.Contains(strings.Split(name, "/"), "") {
-		return nil, fmt.Errorf("quay: invalid Quay repository %s: want <host>/<namespace>/<name>", repo.Name())
+		return nil, fmt.Errorf("invalid Quay repository %s: want <host>/<namespace>/<name>", repo.Name())
 	}
 	if creds.Token == "" {
-		return nil, fmt.Errorf("quay: %s is not set: the Quay API needs an OAuth access token with the repo:read and "+
+		return nil, fmt.Errorf("%s is not set: the Quay API needs an OAuth access token with the repo:read and "+
 			"repo:write scopes", credential())
 	}
 	c := &Client{
+		listing:   newListing(),
 		name:      repo.Name(),
 		namespace: ns,
 		repo:      name,
@@ -160,11 +167,11 @@ func New(repo registry.Repository, creds Credentials, opts ...Option) (*Client, 
 			UA: "docker-werf/" + version.Version, MaxAge: DefaultListingMaxAge, Now: time.Now},
 	}
 	if err := WithBaseURL("https://" + repo.Host)(c); err != nil {
-		return nil, fmt.Errorf("quay: %s: %w", c.name, err)
+		return nil, fmt.Errorf("%s on Quay: %w", c.name, err)
 	}
 	for _, opt := range opts {
 		if err := opt(c); err != nil {
-			return nil, fmt.Errorf("quay: %s: %w", c.name, err)
+			return nil, fmt.Errorf("%s on Quay: %w", c.name, err)
 		}
 	}
 	if c.RT == nil {
@@ -200,32 +207,29 @@ func (c *Client) repoPath(suffix string) string {
 func (c *Client) do(ctx context.Context, op, method, u string) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, method, u, nil)
 	if err != nil {
-		return nil, fmt.Errorf("quay: %s %s: %w", op, c.name, err)
+		return nil, fmt.Errorf("%s %s on Quay: %w", op, c.name, err)
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.UA)
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("quay: %s %s: %s", op, c.name, c.redact(err.Error()))
+		return nil, fmt.Errorf("%s %s on Quay: %s", op, c.name, c.redact(err.Error()))
 	}
 	return resp, nil
 }
 
 // getJSON GETs u and decodes a 200 answer into v.
 func (c *Client) getJSON(ctx context.Context, op, u string, write bool, v any) error {
-	resp, err := c.do(ctx, op, http.MethodGet, u)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return c.responseError(op, write, resp)
-	}
-	err = apiclient.DecodeJSON(resp, 64<<20, v)
-	if err != nil {
-		return fmt.Errorf("quay: %s %s: decoding the answer of GET %s: %w", op, c.name, resp.Request.URL.Path, err)
-	}
-	return nil
+	send := func(ctx context.Context, method, u string) (*http.Response, error) { return c.do(ctx, op, method, u) }
+	_, err := apiclient.GetJSON(ctx, apiclient.JSONAPI{Vendor: "Quay", Name: c.name, Limit: 64 << 20, Send: send,
+		SendError: apiclient.AsSent, AnswerError: c.answerError, DecodePath: apiclient.AnswerOfGET}, op, u, write, v)
+	return err
+}
+
+// answerError is responseError as an error.
+func (c *Client) answerError(op string, write bool, resp *http.Response) error {
+	return c.responseError(op, write, resp)
 }
 
 // Error is an unexpected answer of the Quay API (Codes holds its
@@ -238,7 +242,7 @@ type Error = apiclient.Error
 // write says whether the operation changes the repository.
 func (c *Client) responseError(op string, write bool, resp *http.Response) *Error {
 	defer apiclient.Discard(resp)
-	e := apiclient.NewError("quay", op, c.name, resp)
+	e := apiclient.NewError("Quay", op, c.name, resp)
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	msg, errType := apiMessage(body)
 	e.Message = c.redact(msg)

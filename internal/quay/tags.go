@@ -31,20 +31,6 @@ type tagPage struct {
 	HasAdditional bool      `json:"has_additional"`
 }
 
-func checkTag(tag string) error {
-	if !registrytypes.ValidTag(tag) {
-		return fmt.Errorf("quay: invalid tag %q", tag)
-	}
-	return nil
-}
-
-func checkDigest(d string) error {
-	if !registrytypes.ValidSHA256(d) {
-		return fmt.Errorf("quay: invalid digest %q", d)
-	}
-	return nil
-}
-
 // live reports whether the entry is a tag now: it has not ended (end_ts is
 // unset, or a scheduled expiration still in the future).
 func (t quayTag) live(now time.Time) bool {
@@ -89,7 +75,7 @@ func (c *Client) list(ctx context.Context, op string) ([]quayTag, error) {
 			return "", err
 		}
 		if p.Page != 0 && p.Page != page {
-			return "", fmt.Errorf("quay: %s %s: asked for page %d, got page %d", op, c.name, page, p.Page)
+			return "", fmt.Errorf("%s %s on Quay: asked for page %d, got page %d", op, c.name, page, p.Page)
 		}
 		for _, t := range p.Tags {
 			if t.Name == "" || seen[t.Name] || !t.live(now) {
@@ -102,80 +88,18 @@ func (c *Client) list(ctx context.Context, op string) ([]quayTag, error) {
 			return "", nil
 		}
 		if len(p.Tags) == 0 {
-			return "", fmt.Errorf("quay: %s %s: page %d is empty but says more follow", op, c.name, page)
+			return "", fmt.Errorf("%s %s on Quay: page %d is empty but says more follow", op, c.name, page)
 		}
 		return strconv.Itoa(page + 1), nil
 	})
 	if errors.Is(err, apiclient.ErrEndlessPagination) {
-		return nil, fmt.Errorf("quay: %s %s: %w", op, c.name, err)
+		return nil, fmt.Errorf("%s %s on Quay: %w", op, c.name, err)
 	}
 	if err != nil {
 		return nil, err
 	}
-	c.remember(tags)
+	c.listing.Remember(c.Now(), tags)
 	return tags, nil
-}
-
-// remember replaces what the client knows from a complete listing.
-func (c *Client) remember(tags []quayTag) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.listed = make(map[string]quayTag, len(tags))
-	c.digests = map[string]*digestInfo{}
-	c.listedAt = c.Now()
-	for _, t := range tags {
-		c.listed[t.Name] = t
-		c.noteLocked(t)
-	}
-}
-
-func (c *Client) rememberOne(t quayTag) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.forgetLocked(t.Name)
-	c.noteLocked(t)
-}
-
-func (c *Client) forget(tag string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.forgetLocked(tag)
-}
-
-func (c *Client) forgetLocked(tag string) {
-	delete(c.listed, tag)
-	for _, d := range c.digests {
-		delete(d.starts, tag)
-	}
-}
-
-func (c *Client) noteLocked(t quayTag) {
-	if t.ManifestDigest == "" {
-		return
-	}
-	if c.digests == nil {
-		c.digests = map[string]*digestInfo{}
-	}
-	d := c.digests[t.ManifestDigest]
-	if d == nil {
-		d = &digestInfo{starts: map[string]time.Time{}}
-		c.digests[t.ManifestDigest] = d
-	}
-	d.isList = d.isList || t.IsManifestList
-	d.starts[t.Name] = t.start()
-}
-
-// takeListed returns the last listing's entry for tag if the listing is
-// recent enough, once: a second Resolve of the same tag asks the API.
-func (c *Client) takeListed(tag string) (quayTag, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	t, ok := c.listed[tag]
-	if !ok || c.Now().Sub(c.listedAt) > c.MaxAge || !t.live(c.Now()) {
-		return quayTag{}, false
-	}
-	delete(c.listed, tag)
-	return t, true
 }
 
 // getTag fetches the live entry of one tag:
@@ -189,31 +113,31 @@ func (c *Client) getTag(ctx context.Context, op, tag string, write bool) (quayTa
 	now := c.Now()
 	for _, t := range p.Tags {
 		if t.Name == tag && t.live(now) {
-			c.rememberOne(t)
+			c.listing.RememberOne(t)
 			return t, nil
 		}
 	}
-	c.forget(tag)
-	return quayTag{}, fmt.Errorf("quay: %s %s: %w: no live tag %s (deleted or expired)", op, c.name, registrytypes.ErrNotFound, tag)
+	c.listing.Forget(tag)
+	return quayTag{}, fmt.Errorf("%s %s on Quay: %w: no live tag %s (deleted or expired)", op, c.name, registrytypes.ErrNotFound, tag)
 }
 
 // Resolve returns the descriptor a tag points to. Right after a listing it
 // answers from the listing; otherwise it asks the API. A missing or expired
 // tag gives an error wrapping registrytypes.ErrNotFound.
 func (c *Client) Resolve(ctx context.Context, tag string) (registrytypes.Descriptor, error) {
-	if err := checkTag(tag); err != nil {
+	if err := apiclient.CheckTag(tag); err != nil {
 		return registrytypes.Descriptor{}, err
 	}
 	op := "resolving tag " + tag + " of"
-	t, ok := c.takeListed(tag)
+	t, ok := c.listing.Take(tag, c.Now(), c.MaxAge, func(t quayTag) bool { return t.live(c.Now()) })
 	if !ok {
 		var err error
 		if t, err = c.getTag(ctx, op, tag, false); err != nil {
 			return registrytypes.Descriptor{}, err
 		}
 	}
-	if err := checkDigest(t.ManifestDigest); err != nil {
-		return registrytypes.Descriptor{}, fmt.Errorf("quay: %s %s: %w", op, c.name, err)
+	if err := apiclient.CheckDigest(t.ManifestDigest, true); err != nil {
+		return registrytypes.Descriptor{}, fmt.Errorf("%s %s on Quay: %w", op, c.name, err)
 	}
 	return registrytypes.Descriptor{Digest: t.ManifestDigest}, nil
 }
@@ -224,7 +148,7 @@ func (c *Client) Resolve(ctx context.Context, tag string) (registrytypes.Descrip
 // rest comes from the manifest and image config; without one, IsIndex comes
 // from is_manifest_list, and Children and Revision stay empty.
 func (c *Client) Inspect(ctx context.Context, d registrytypes.Descriptor) (registrytypes.Image, error) {
-	if err := checkDigest(d.Digest); err != nil {
+	if err := apiclient.CheckDigest(d.Digest, true); err != nil {
 		return registrytypes.Image{}, err
 	}
 	isList, created := c.digestInfo(d.Digest)
@@ -232,7 +156,7 @@ func (c *Client) Inspect(ctx context.Context, d registrytypes.Descriptor) (regis
 	if c.api != nil {
 		var err error
 		if img, err = c.api.Inspect(ctx, d); err != nil {
-			return registrytypes.Image{}, fmt.Errorf("quay: inspecting %s in %s: %w", d.Digest, c.name, err)
+			return registrytypes.Image{}, fmt.Errorf("inspecting %s in %s on Quay: %w", d.Digest, c.name, err)
 		}
 	} else {
 		img.Descriptor = d
@@ -248,19 +172,7 @@ func (c *Client) Inspect(ctx context.Context, d registrytypes.Descriptor) (regis
 }
 
 func (c *Client) digestInfo(dig string) (bool, time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	d := c.digests[dig]
-	if d == nil {
-		return false, time.Time{}
-	}
-	var created time.Time
-	for _, ts := range d.starts {
-		if !ts.IsZero() && (created.IsZero() || ts.Before(created)) {
-			created = ts
-		}
-	}
-	return d.isList, created
+	return apiclient.DigestInfo(&c.listing, dig, func(d digestInfo) bool { return d.isList })
 }
 
 // Untag removes exactly one tag, and only if it still points to expect: it
@@ -271,10 +183,10 @@ func (c *Client) digestInfo(dig string) (bool, time.Time) {
 // no conditional delete: a push to the tag between the two requests is lost
 // (and restorable from the time machine).
 func (c *Client) Untag(ctx context.Context, tag, expect string) error {
-	if err := checkTag(tag); err != nil {
+	if err := apiclient.CheckTag(tag); err != nil {
 		return err
 	}
-	if err := checkDigest(expect); err != nil {
+	if err := apiclient.CheckDigest(expect, true); err != nil {
 		return err
 	}
 	op := "untag " + tag + " of"
@@ -283,10 +195,10 @@ func (c *Client) Untag(ctx context.Context, tag, expect string) error {
 		return err
 	}
 	if t.ManifestDigest != expect {
-		return fmt.Errorf("quay: %s %s: %w: it points to %s now, not %s", op, c.name, registrytypes.ErrTagMoved, t.ManifestDigest, expect)
+		return fmt.Errorf("%s %s on Quay: %w: it points to %s now, not %s", op, c.name, registrytypes.ErrTagMoved, t.ManifestDigest, expect)
 	}
 	if t.Immutable {
-		return fmt.Errorf("quay: %s %s: %w; skipped (make it mutable in Quay to delete it)", op, c.name, ErrTagImmutable)
+		return fmt.Errorf("%s %s on Quay: %w; skipped (make it mutable in Quay to delete it)", op, c.name, ErrTagImmutable)
 	}
 	return c.deleteTag(ctx, op, tag)
 }
@@ -300,12 +212,12 @@ func (c *Client) deleteTag(ctx context.Context, op, tag string) error {
 	switch resp.StatusCode {
 	case http.StatusNoContent, http.StatusOK, http.StatusAccepted:
 		apiclient.Discard(resp)
-		c.forget(tag)
+		c.listing.Forget(tag)
 		return nil
 	}
 	e := c.responseError(op, true, resp)
 	if e.StatusCode == http.StatusNotFound {
-		c.forget(tag)
+		c.listing.Forget(tag)
 	}
 	return e
 }
@@ -319,7 +231,7 @@ func (c *Client) deleteTag(ctx context.Context, op, tag string) error {
 // pushed onto the digest during the run goes too: use it only when every
 // tag on the digest is to go.
 func (c *Client) DeleteManifest(ctx context.Context, digest string) error {
-	if err := checkDigest(digest); err != nil {
+	if err := apiclient.CheckDigest(digest, true); err != nil {
 		return err
 	}
 	op := "delete manifest " + digest + " from"
@@ -338,10 +250,10 @@ func (c *Client) DeleteManifest(ctx context.Context, digest string) error {
 		}
 	}
 	if len(on) == 0 {
-		return fmt.Errorf("quay: %s %s: %w: no live tag points to it", op, c.name, registrytypes.ErrNotFound)
+		return fmt.Errorf("%s %s on Quay: %w: no live tag points to it", op, c.name, registrytypes.ErrNotFound)
 	}
 	if len(immutable) > 0 {
-		return fmt.Errorf("quay: %s %s: %w: %s; nothing deleted", op, c.name, ErrTagImmutable, strings.Join(immutable, ", "))
+		return fmt.Errorf("%s %s on Quay: %w: %s; nothing deleted", op, c.name, ErrTagImmutable, strings.Join(immutable, ", "))
 	}
 	var errs []error
 	for _, tag := range on {
@@ -351,7 +263,7 @@ func (c *Client) DeleteManifest(ctx context.Context, digest string) error {
 		}
 	}
 	if len(errs) > 0 {
-		return fmt.Errorf("quay: %s %s: %d of its %d tags (%s) were not deleted: %w", op, c.name, len(errs),
+		return fmt.Errorf("%s %s on Quay: %d of its %d tags (%s) were not deleted: %w", op, c.name, len(errs),
 			len(on), strings.Join(on, ", "), errors.Join(errs...))
 	}
 	return nil

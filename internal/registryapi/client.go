@@ -168,11 +168,11 @@ func WithPageSize(n int) Option {
 func New(repo string, kc authn.Keychain, opts ...Option) (*Client, error) {
 	host, path, ok := strings.Cut(repo, "/")
 	if !ok || host == "" || path == "" || strings.Contains(repo, "://") {
-		return nil, fmt.Errorf("registryapi: invalid repository %q: want host[:port]/path", repo)
+		return nil, fmt.Errorf("invalid repository %q: want host[:port]/path", repo)
 	}
 	r, err := name.NewRepository(repo, name.StrictValidation)
 	if err != nil {
-		return nil, fmt.Errorf("registryapi: invalid repository %q: %w", repo, err)
+		return nil, fmt.Errorf("invalid repository %q: %w", repo, err)
 	}
 	if kc == nil {
 		kc = authn.NewMultiKeychain() // anonymous
@@ -188,13 +188,13 @@ func New(repo string, kc authn.Keychain, opts ...Option) (*Client, error) {
 	}
 	for _, opt := range opts {
 		if err := opt(c); err != nil {
-			return nil, fmt.Errorf("registryapi: %s: %w", repo, err)
+			return nil, fmt.Errorf("%s: %w", repo, err)
 		}
 	}
 	if c.base == nil {
 		cfg, err := tlsConfig(c.host, c.tls)
 		if err != nil {
-			return nil, fmt.Errorf("registryapi: %w", err)
+			return nil, err
 		}
 		if cfg != nil {
 			c.base = tlsTransport(cfg, c.timeout)
@@ -232,13 +232,13 @@ func (c *Client) client(ctx context.Context, write bool) (*http.Client, error) {
 	if c.auth == nil {
 		a, err := authn.Resolve(ctx, c.kc, c.repo)
 		if err != nil {
-			return nil, fmt.Errorf("registryapi: resolving credentials for %s: %w", c.host, err)
+			return nil, fmt.Errorf("resolving credentials for %s: %w", c.host, err)
 		}
 		// Freeze the answer: a helper-backed Authenticator would otherwise
 		// be asked again for every request.
 		cfg, err := authn.Authorization(ctx, a)
 		if err != nil {
-			return nil, fmt.Errorf("registryapi: getting credentials for %s: %w", c.host, err)
+			return nil, fmt.Errorf("getting credentials for %s: %w", c.host, err)
 		}
 		c.who = describeCredentials(*cfg, c.kc, c.repo)
 		if *cfg == (authn.AuthConfig{}) {
@@ -253,7 +253,7 @@ func (c *Client) client(ctx context.Context, write bool) (*http.Client, error) {
 	}
 	reg, err := name.NewRegistry(c.host, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("registryapi: %w", err)
+		return nil, err
 	}
 	scope := transport.PullScope
 	if write {
@@ -281,10 +281,10 @@ func (c *Client) client(ctx context.Context, write bool) (*http.Client, error) {
 func (c *Client) authError(op string, write bool, err error) error {
 	var te *transport.Error
 	if errors.As(err, &te) && (te.StatusCode == http.StatusUnauthorized || te.StatusCode == http.StatusForbidden) {
-		return fmt.Errorf("registryapi: authenticating to %s for %s %s: %w: %s", c.host, op, c.path,
+		return fmt.Errorf("authenticating to %s for %s %s: %w: %s", c.host, op, c.path,
 			ErrUnauthorized, scrub(c.unauthorizedHintLocked(write)+" ("+te.Error()+")"))
 	}
-	return fmt.Errorf("registryapi: authenticating to %s for %s %s: %w", c.host, op, c.path, err)
+	return fmt.Errorf("authenticating to %s for %s %s: %w", c.host, op, c.path, err)
 }
 
 // pickScheme finds out whether the registry speaks https or, where allowed,
@@ -295,16 +295,16 @@ func (c *Client) pickScheme(ctx context.Context) (string, error) {
 		return "https", nil
 	}
 	if ctx.Err() != nil {
-		return "", fmt.Errorf("registryapi: connecting to %s: %w", c.host, ctx.Err())
+		return "", fmt.Errorf("connecting to %s: %w", c.host, ctx.Err())
 	}
 	if !c.insecure && !(plainHTTP(httpsErr) && isLoopback(c.host)) {
 		if hint := untrustedHint(c.host, httpsErr); hint != "" {
-			return "", fmt.Errorf("registryapi: connecting to https://%s/v2/: %w; %s", c.host, httpsErr, hint)
+			return "", fmt.Errorf("connecting to https://%s/v2/: %w; %s", c.host, httpsErr, hint)
 		}
-		return "", fmt.Errorf("registryapi: connecting to https://%s/v2/: %w", c.host, httpsErr)
+		return "", fmt.Errorf("connecting to https://%s/v2/: %w", c.host, httpsErr)
 	}
 	if err := c.ping(ctx, "http"); err != nil {
-		return "", fmt.Errorf("registryapi: connecting to %s over https (%v) and http: %w", c.host, httpsErr, err)
+		return "", fmt.Errorf("connecting to %s over https (%v) and http: %w", c.host, httpsErr, err)
 	}
 	return "http", nil
 }

@@ -102,7 +102,7 @@ func (c *Client) probeDeletes(ctx context.Context, hc *http.Client) (disabled, e
 	const op = "probe delete support of"
 	resp, err := c.send(ctx, hc, http.MethodDelete, c.url("/manifests/sha256:"+randomHex(32)), nil, nil)
 	if err != nil {
-		return nil, fmt.Errorf("registryapi: %s %s: %w", op, c.repo.Name(), err)
+		return nil, fmt.Errorf("%s %s: %w", op, c.repo.Name(), err)
 	}
 	switch resp.StatusCode {
 	case http.StatusNotFound, http.StatusAccepted, http.StatusOK:
@@ -126,7 +126,7 @@ func (c *Client) probeTagDelete(ctx context.Context, hc *http.Client) (bool, err
 	const op = "probe tag delete support of"
 	resp, err := c.send(ctx, hc, http.MethodDelete, c.url("/manifests/docker-werf-probe-"+randomHex(16)), nil, nil)
 	if err != nil {
-		return false, fmt.Errorf("registryapi: %s %s: %w", op, c.repo.Name(), err)
+		return false, fmt.Errorf("%s %s: %w", op, c.repo.Name(), err)
 	}
 	switch resp.StatusCode {
 	case http.StatusNotFound, http.StatusAccepted, http.StatusOK:
@@ -173,7 +173,7 @@ func (c *Client) Untag(ctx context.Context, tag, expect string) error {
 	}
 	tagDelete, err := c.capabilities(ctx, hc)
 	if err != nil {
-		return fmt.Errorf("registryapi: %s %s: %w", op, c.repo.Name(), err)
+		return fmt.Errorf("%s %s: %w", op, c.repo.Name(), err)
 	}
 	if tagDelete {
 		if err := c.checkTag(ctx, hc, op, tag, expect); err != nil {
@@ -205,7 +205,7 @@ func (c *Client) checkTag(ctx context.Context, hc *http.Client, op, tag, expect 
 		return err
 	}
 	if d.Digest != expect {
-		return fmt.Errorf("registryapi: %s %s: %w: it points to %s now, not %s", op, c.repo.Name(), ErrTagMoved, d.Digest, expect)
+		return fmt.Errorf("%s %s: %w: it points to %s now, not %s", op, c.repo.Name(), ErrTagMoved, d.Digest, expect)
 	}
 	return nil
 }
@@ -231,7 +231,7 @@ func (c *Client) recheckedWrite(ctx context.Context, hc *http.Client, op, tag, e
 		case landed != "" && d.Digest == landed:
 			return errWriteLanded
 		}
-		return fmt.Errorf("registryapi: %s %s: %w while the write waited to be sent again: it points to %s now, not %s",
+		return fmt.Errorf("%s %s: %w while the write waited to be sent again: it points to %s now, not %s",
 			op, c.repo.Name(), ErrTagMoved, d.Digest, expect)
 	})
 }
@@ -241,7 +241,7 @@ func (c *Client) recheckedWrite(ctx context.Context, hc *http.Client, op, tag, e
 func (c *Client) deleteTag(ctx context.Context, hc *http.Client, op, tag string) (done bool, err error) {
 	resp, err := c.send(ctx, hc, http.MethodDelete, c.url("/manifests/"+tag), nil, nil)
 	if err != nil {
-		return true, fmt.Errorf("registryapi: %s %s: %w", op, c.repo.Name(), err)
+		return true, fmt.Errorf("%s %s: %w", op, c.repo.Name(), err)
 	}
 	if resp.StatusCode == http.StatusAccepted || resp.StatusCode == http.StatusOK {
 		discard(resp)
@@ -293,14 +293,14 @@ func (c *Client) putThrowAway(ctx context.Context, hc *http.Client, op, tag, exp
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("registryapi: %s %s: overwriting the tag: %w", op, c.repo.Name(), err)
+		return fmt.Errorf("%s %s: overwriting the tag: %w", op, c.repo.Name(), err)
 	}
 	if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusAccepted {
 		return c.responseError(op+" (overwriting the tag)", true, resp)
 	}
 	discard(resp)
 	if got := resp.Header.Get("Docker-Content-Digest"); got != "" && got != dig {
-		return fmt.Errorf("registryapi: %s %s: the registry stored the throw-away manifest as %s, not %s; not deleting it",
+		return fmt.Errorf("%s %s: the registry stored the throw-away manifest as %s, not %s; not deleting it",
 			op, c.repo.Name(), got, dig)
 	}
 	return nil
@@ -316,7 +316,7 @@ func (c *Client) deleteThrowAwayFully(ctx context.Context, hc *http.Client, op s
 			return err
 		}
 		if attempt == maxThrowAwayDeletes {
-			return fmt.Errorf("registryapi: %s %s: throw-away manifest %s keeps disappearing before its DELETE; the tag may still be listed",
+			return fmt.Errorf("%s %s: throw-away manifest %s keeps disappearing before its DELETE; the tag may still be listed",
 				op, c.repo.Name(), dig)
 		}
 		// 404: the manifest is gone, but the tag may still name it. On
@@ -328,7 +328,7 @@ func (c *Client) deleteThrowAwayFully(ctx context.Context, hc *http.Client, op s
 		// registry removes whatever tags still point to it, and no other.
 		resp, err := c.send(ctx, hc, http.MethodPut, c.url("/manifests/"+dig), hdr, body)
 		if err != nil {
-			return fmt.Errorf("registryapi: %s %s: restoring throw-away manifest %s: %w", op, c.repo.Name(), dig, err)
+			return fmt.Errorf("%s %s: restoring throw-away manifest %s: %w", op, c.repo.Name(), dig, err)
 		}
 		if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusAccepted {
 			return c.responseError(op+" (restoring throw-away manifest "+dig+")", true, resp)
@@ -346,7 +346,7 @@ const maxThrowAwayDeletes = 3
 func (c *Client) deleteThrowAway(ctx context.Context, hc *http.Client, op, dig string) (gone bool, err error) {
 	resp, err := c.send(ctx, hc, http.MethodDelete, c.url("/manifests/"+dig), nil, nil)
 	if err != nil {
-		return false, fmt.Errorf("registryapi: %s %s: tag now points to throw-away manifest %s; deleting it: %w", op, c.repo.Name(), dig, err)
+		return false, fmt.Errorf("%s %s: tag now points to throw-away manifest %s; deleting it: %w", op, c.repo.Name(), dig, err)
 	}
 	switch resp.StatusCode {
 	case http.StatusAccepted, http.StatusOK:
@@ -370,7 +370,7 @@ func (c *Client) ensureEmptyConfig(ctx context.Context, hc *http.Client) error {
 	const op = "push empty config blob to"
 	resp, err := c.send(ctx, hc, http.MethodHead, c.url("/blobs/"+emptyJSONDigest), nil, nil)
 	if err != nil {
-		return fmt.Errorf("registryapi: %s %s: %w", op, c.repo.Name(), err)
+		return fmt.Errorf("%s %s: %w", op, c.repo.Name(), err)
 	}
 	if resp.StatusCode == http.StatusOK {
 		discard(resp)
@@ -385,7 +385,7 @@ func (c *Client) ensureEmptyConfig(ctx context.Context, hc *http.Client) error {
 	// expire, so a 429 or 503 here is waited out like any other.
 	resp, err = c.send(retry.Idempotent(ctx), hc, http.MethodPost, c.url("/blobs/uploads/"), nil, nil)
 	if err != nil {
-		return fmt.Errorf("registryapi: %s %s: %w", op, c.repo.Name(), err)
+		return fmt.Errorf("%s %s: %w", op, c.repo.Name(), err)
 	}
 	if resp.StatusCode != http.StatusAccepted {
 		return c.responseError(op, true, resp)
@@ -393,12 +393,12 @@ func (c *Client) ensureEmptyConfig(ctx context.Context, hc *http.Client) error {
 	discard(resp)
 	loc, err := uploadURL(resp)
 	if err != nil {
-		return fmt.Errorf("registryapi: %s %s: %w", op, c.repo.Name(), err)
+		return fmt.Errorf("%s %s: %w", op, c.repo.Name(), err)
 	}
 	hdr := http.Header{"Content-Type": {"application/octet-stream"}}
 	resp, err = c.send(ctx, hc, http.MethodPut, loc, hdr, []byte(emptyJSON))
 	if err != nil {
-		return fmt.Errorf("registryapi: %s %s: %w", op, c.repo.Name(), err)
+		return fmt.Errorf("%s %s: %w", op, c.repo.Name(), err)
 	}
 	if resp.StatusCode != http.StatusCreated {
 		return c.responseError(op, true, resp)
@@ -441,7 +441,7 @@ func (c *Client) DeleteManifest(ctx context.Context, digest string) error {
 	}
 	resp, err := c.send(ctx, hc, http.MethodDelete, c.url("/manifests/"+digest), nil, nil)
 	if err != nil {
-		return fmt.Errorf("registryapi: %s %s: %w", op, c.repo.Name(), err)
+		return fmt.Errorf("%s %s: %w", op, c.repo.Name(), err)
 	}
 	if resp.StatusCode == http.StatusAccepted || resp.StatusCode == http.StatusOK {
 		discard(resp)

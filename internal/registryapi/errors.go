@@ -27,7 +27,7 @@ type ResponseError struct {
 
 func (e *ResponseError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "registryapi: %s %s: %s %s: HTTP %d %s", e.Op, e.Repository, e.Method, e.Path,
+	fmt.Fprintf(&b, "%s %s: %s %s: HTTP %d %s", e.Op, e.Repository, e.Method, e.Path,
 		e.StatusCode, http.StatusText(e.StatusCode))
 	if e.Message != "" {
 		b.WriteString(": ")

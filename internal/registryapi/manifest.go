@@ -62,14 +62,14 @@ func (s ReferrersSource) String() string {
 
 func checkTag(tag string) error {
 	if !ValidTag(tag) {
-		return fmt.Errorf("registryapi: invalid tag %q", tag)
+		return fmt.Errorf("invalid tag %q", tag)
 	}
 	return nil
 }
 
 func checkDigest(d string) error {
 	if _, err := v1.NewHash(d); err != nil {
-		return fmt.Errorf("registryapi: invalid digest %q: %w", d, err)
+		return fmt.Errorf("invalid digest %q: %w", d, err)
 	}
 	return nil
 }
@@ -95,7 +95,7 @@ func (c *Client) resolveWith(ctx context.Context, hc *http.Client, op, ref strin
 	hdr := http.Header{"Accept": {acceptManifests}}
 	resp, err := c.send(ctx, hc, http.MethodHead, c.url("/manifests/"+ref), hdr, nil)
 	if err != nil {
-		return Descriptor{}, fmt.Errorf("registryapi: %s %s: %w", op, c.repo.Name(), err)
+		return Descriptor{}, fmt.Errorf("%s %s: %w", op, c.repo.Name(), err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		return Descriptor{}, c.responseError(op, write, resp)
@@ -137,7 +137,7 @@ func (c *Client) getManifest(ctx context.Context, hc *http.Client, op, ref, want
 	hdr := http.Header{"Accept": {acceptManifests}}
 	resp, err := c.send(ctx, hc, http.MethodGet, c.url("/manifests/"+ref), hdr, nil)
 	if err != nil {
-		return nil, Descriptor{}, fmt.Errorf("registryapi: %s %s: %w", op, c.repo.Name(), err)
+		return nil, Descriptor{}, fmt.Errorf("%s %s: %w", op, c.repo.Name(), err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, Descriptor{}, c.responseError(op, write, resp)
@@ -145,10 +145,10 @@ func (c *Client) getManifest(ctx context.Context, hc *http.Client, op, ref, want
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxManifestSize+1))
 	discard(resp)
 	if err != nil {
-		return nil, Descriptor{}, fmt.Errorf("registryapi: %s %s: reading manifest: %w", op, c.repo.Name(), err)
+		return nil, Descriptor{}, fmt.Errorf("%s %s: reading manifest: %w", op, c.repo.Name(), err)
 	}
 	if len(body) > maxManifestSize {
-		return nil, Descriptor{}, fmt.Errorf("registryapi: %s %s: manifest larger than %d bytes", op, c.repo.Name(), maxManifestSize)
+		return nil, Descriptor{}, fmt.Errorf("%s %s: manifest larger than %d bytes", op, c.repo.Name(), maxManifestSize)
 	}
 	sum := sha256.Sum256(body)
 	d := Descriptor{Digest: "sha256:" + hex.EncodeToString(sum[:]), MediaType: mediaType(resp.Header.Get("Content-Type")), Size: int64(len(body))}
@@ -157,7 +157,7 @@ func (c *Client) getManifest(ctx context.Context, hc *http.Client, op, ref, want
 			continue
 		}
 		if strings.HasPrefix(expect, "sha256:") {
-			return nil, Descriptor{}, fmt.Errorf("registryapi: %s %s: manifest digest is %s, not %s", op, c.repo.Name(), d.Digest, expect)
+			return nil, Descriptor{}, fmt.Errorf("%s %s: manifest digest is %s, not %s", op, c.repo.Name(), d.Digest, expect)
 		}
 		d.Digest = expect // another algorithm: trust the registry
 	}
@@ -271,7 +271,7 @@ func (c *Client) inspectBody(ctx context.Context, hc *http.Client, d Descriptor,
 	body := got.Body
 	var m rawManifest
 	if err := json.Unmarshal(body, &m); err != nil {
-		return Image{}, fmt.Errorf("registryapi: %s %s: decoding manifest: %w", op, c.repo.Name(), err)
+		return Image{}, fmt.Errorf("%s %s: decoding manifest: %w", op, c.repo.Name(), err)
 	}
 	img := Image{Descriptor: d, Annotations: m.Annotations}
 	img.Size = got.Size
@@ -307,11 +307,11 @@ func (c *Client) inspectBody(ctx context.Context, hc *http.Client, d Descriptor,
 func (c *Client) readConfig(ctx context.Context, hc *http.Client, img *Image, digest string) error {
 	op := "read config " + digest + " in"
 	if err := checkDigest(digest); err != nil {
-		return fmt.Errorf("registryapi: %s %s: %w", op, c.repo.Name(), err)
+		return fmt.Errorf("%s %s: %w", op, c.repo.Name(), err)
 	}
 	resp, err := c.send(ctx, hc, http.MethodGet, c.url("/blobs/"+digest), nil, nil)
 	if err != nil {
-		return fmt.Errorf("registryapi: %s %s: %w", op, c.repo.Name(), err)
+		return fmt.Errorf("%s %s: %w", op, c.repo.Name(), err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		return c.responseError(op, false, resp)
@@ -325,7 +325,7 @@ func (c *Client) readConfig(ctx context.Context, hc *http.Client, img *Image, di
 	err = json.NewDecoder(io.LimitReader(resp.Body, maxConfigSize)).Decode(&cfg)
 	discard(resp)
 	if err != nil {
-		return fmt.Errorf("registryapi: %s %s: decoding image config: %w", op, c.repo.Name(), err)
+		return fmt.Errorf("%s %s: decoding image config: %w", op, c.repo.Name(), err)
 	}
 	if t, err := time.Parse(time.RFC3339Nano, cfg.Created); err == nil {
 		img.Created = t

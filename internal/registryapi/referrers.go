@@ -48,12 +48,12 @@ func (c *Client) referrersAPIList(ctx context.Context, hc *http.Client, digest s
 	seen := map[string]bool{}
 	for page := 0; next != ""; page++ {
 		if seen[next] || page >= maxPages {
-			return nil, false, fmt.Errorf("registryapi: %s %s: pagination does not end (at %s)", op, c.repo.Name(), next)
+			return nil, false, fmt.Errorf("%s %s: pagination does not end (at %s)", op, c.repo.Name(), next)
 		}
 		seen[next] = true
 		resp, err := c.send(ctx, hc, http.MethodGet, next, hdr, nil)
 		if err != nil {
-			return nil, false, fmt.Errorf("registryapi: %s %s: %w", op, c.repo.Name(), err)
+			return nil, false, fmt.Errorf("%s %s: %w", op, c.repo.Name(), err)
 		}
 		if page == 0 && resp.StatusCode == http.StatusNotFound {
 			discard(resp)
@@ -66,14 +66,14 @@ func (c *Client) referrersAPIList(ctx context.Context, hc *http.Client, digest s
 		err = json.NewDecoder(io.LimitReader(resp.Body, maxManifestSize)).Decode(&idx)
 		discard(resp)
 		if err != nil {
-			return nil, false, fmt.Errorf("registryapi: %s %s: decoding referrers index: %w", op, c.repo.Name(), err)
+			return nil, false, fmt.Errorf("%s %s: decoding referrers index: %w", op, c.repo.Name(), err)
 		}
 		for _, m := range idx.Manifests {
 			refs = append(refs, m.descriptor())
 		}
 		next, err = nextLink(resp.Request.URL, resp.Header.Values("Link"))
 		if err != nil {
-			return nil, false, fmt.Errorf("registryapi: %s %s: %w", op, c.repo.Name(), err)
+			return nil, false, fmt.Errorf("%s %s: %w", op, c.repo.Name(), err)
 		}
 	}
 	return refs, true, nil
@@ -98,10 +98,10 @@ func (c *Client) referrersTagList(ctx context.Context, hc *http.Client, digest s
 	}
 	var idx rawManifest
 	if err := json.Unmarshal(body, &idx); err != nil {
-		return nil, fmt.Errorf("registryapi: %s %s: decoding referrers index: %w", op, c.repo.Name(), err)
+		return nil, fmt.Errorf("%s %s: decoding referrers index: %w", op, c.repo.Name(), err)
 	}
 	if !isIndexType(d.MediaType) && !isIndexType(idx.MediaType) {
-		return nil, fmt.Errorf("registryapi: %s %s: tag holds a %q, not an index", op, c.repo.Name(), d.MediaType)
+		return nil, fmt.Errorf("%s %s: tag holds a %q, not an index", op, c.repo.Name(), d.MediaType)
 	}
 	refs := make([]Descriptor, 0, len(idx.Manifests))
 	for _, m := range idx.Manifests {

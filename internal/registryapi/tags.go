@@ -33,12 +33,12 @@ func (c *Client) Tags(ctx context.Context) ([]string, error) {
 	seen := map[string]bool{}
 	for page := 0; next != ""; page++ {
 		if seen[next] || page >= maxPages {
-			return nil, fmt.Errorf("registryapi: %s %s: pagination does not end (at %s)", op, c.repo.Name(), next)
+			return nil, fmt.Errorf("%s %s: pagination does not end (at %s)", op, c.repo.Name(), next)
 		}
 		seen[next] = true
 		resp, err := c.send(ctx, hc, http.MethodGet, next, nil, nil)
 		if err != nil {
-			return nil, fmt.Errorf("registryapi: %s %s: %w", op, c.repo.Name(), err)
+			return nil, fmt.Errorf("%s %s: %w", op, c.repo.Name(), err)
 		}
 		if resp.StatusCode != http.StatusOK {
 			e := c.responseError(op, false, resp)
@@ -53,12 +53,12 @@ func (c *Client) Tags(ctx context.Context) ([]string, error) {
 		err = json.NewDecoder(resp.Body).Decode(&list)
 		discard(resp)
 		if err != nil {
-			return nil, fmt.Errorf("registryapi: %s %s: decoding %s: %w", op, c.repo.Name(), resp.Request.URL.RequestURI(), err)
+			return nil, fmt.Errorf("%s %s: decoding %s: %w", op, c.repo.Name(), resp.Request.URL.RequestURI(), err)
 		}
 		tags = append(tags, list.Tags...)
 		next, err = nextLink(resp.Request.URL, resp.Header.Values("Link"))
 		if err != nil {
-			return nil, fmt.Errorf("registryapi: %s %s: %w", op, c.repo.Name(), err)
+			return nil, fmt.Errorf("%s %s: %w", op, c.repo.Name(), err)
 		}
 	}
 	slices.Sort(tags)

@@ -75,7 +75,7 @@ func (c *Client) UntagAll(ctx context.Context, tags []TagAt, opts UntagAllOption
 	cancel()
 	if err != nil {
 		for _, i := range todo {
-			done(i, fmt.Errorf("registryapi: untag %s of %s: %w", tags[i].Tag, c.repo.Name(), err))
+			done(i, fmt.Errorf("untag %s of %s: %w", tags[i].Tag, c.repo.Name(), err))
 		}
 		return
 	}

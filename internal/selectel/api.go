@@ -56,7 +56,7 @@ func (c *Client) Tags(ctx context.Context) ([]string, error) {
 	}
 	var tags []string
 	if err := json.NewDecoder(io.LimitReader(resp.Body, maxBody)).Decode(&tags); err != nil {
-		return nil, fmt.Errorf("selectel: %s %s: decoding the tag list: %w", op, c.name, err)
+		return nil, fmt.Errorf("%s %s on Selectel: decoding the tag list: %w", op, c.name, err)
 	}
 	tags = slices.DeleteFunc(tags, func(t string) bool { return t == "" })
 	slices.Sort(tags)
@@ -80,7 +80,7 @@ func (c *Client) repositoryExists(ctx context.Context, id string) error {
 	case http.StatusOK:
 		return nil
 	case http.StatusNotFound:
-		return fmt.Errorf("selectel: %s %s: %w: registry %q has no repository %q", op, c.name,
+		return fmt.Errorf("%s %s on Selectel: %w: registry %q has no repository %q", op, c.name,
 			registryapi.ErrNotFound, c.registry, c.repository)
 	}
 	return c.responseError(op, false, resp)
@@ -100,7 +100,7 @@ func (c *Client) Inspect(ctx context.Context, d registryapi.Descriptor) (registr
 // Untag always fails: the CRaaS API removes whole images only, as the
 // registry spec of the kind says.
 func (c *Client) Untag(_ context.Context, tag, _ string) error {
-	return fmt.Errorf("selectel: untagging %s of %s: %w", tag, c.name, ErrCannotUntag)
+	return fmt.Errorf("untagging %s of %s on Selectel: %w", tag, c.name, ErrCannotUntag)
 }
 
 // DeleteManifest deletes the image by digest, and with it every tag on it:
@@ -108,7 +108,7 @@ func (c *Client) Untag(_ context.Context, tag, _ string) error {
 // image gives registryapi.ErrNotFound.
 func (c *Client) DeleteManifest(ctx context.Context, digest string) error {
 	if !registryapi.ValidSHA256(digest) {
-		return fmt.Errorf("selectel: invalid digest %q", digest)
+		return fmt.Errorf("invalid digest %q", digest)
 	}
 	op := "deleting image " + digest + " from"
 	id, err := c.registryIDFor(ctx)
@@ -177,11 +177,11 @@ func (c *Client) registryIDFor(ctx context.Context) (string, error) {
 	})
 	switch {
 	case errors.Is(err, apiclient.ErrEndlessPagination):
-		return "", fmt.Errorf("selectel: %s %s: GET /registries: %w", op, c.name, err)
+		return "", fmt.Errorf("%s %s on Selectel: GET /registries: %w", op, c.name, err)
 	case err != nil:
 		return "", err
 	case c.registryID == "":
-		return "", fmt.Errorf("selectel: %s %s: %w: the project has no registry %q (it has: %s); check %s",
+		return "", fmt.Errorf("%s %s on Selectel: %w: the project has no registry %q (it has: %s); check %s",
 			op, c.name, registryapi.ErrNotFound, c.registry, strings.Join(names, ", "), projectFlags())
 	}
 	return c.registryID, nil
@@ -202,7 +202,7 @@ func (c *Client) registriesPage(ctx context.Context, op, offset string) ([]craas
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if err != nil {
-		return nil, fmt.Errorf("selectel: %s %s: %w", op, c.name, err)
+		return nil, fmt.Errorf("%s %s on Selectel: %w", op, c.name, err)
 	}
 	var regs []craasRegistry
 	if err := json.Unmarshal(body, &regs); err != nil {
@@ -211,7 +211,7 @@ func (c *Client) registriesPage(ctx context.Context, op, offset string) ([]craas
 			Registries []craasRegistry `json:"registries"`
 		}
 		if json.Unmarshal(body, &wrapped) != nil {
-			return nil, fmt.Errorf("selectel: %s %s: decoding the registry list: %w", op, c.name, err)
+			return nil, fmt.Errorf("%s %s on Selectel: decoding the registry list: %w", op, c.name, err)
 		}
 		regs = wrapped.Registries
 	}
@@ -233,14 +233,14 @@ func (c *Client) do(ctx context.Context, op, method, path string) (*http.Respons
 		}
 		req, err := http.NewRequestWithContext(ctx, method, u, nil)
 		if err != nil {
-			return nil, fmt.Errorf("selectel: %s %s: %w", op, c.name, err)
+			return nil, fmt.Errorf("%s %s on Selectel: %w", op, c.name, err)
 		}
 		req.Header.Set("X-Auth-Token", token)
 		req.Header.Set("Accept", "application/json")
 		req.Header.Set("User-Agent", c.ua)
 		resp, err := c.hc.Do(req)
 		if err != nil {
-			return nil, fmt.Errorf("selectel: %s %s: %w", op, c.name, err)
+			return nil, fmt.Errorf("%s %s on Selectel: %w", op, c.name, err)
 		}
 		if resp.StatusCode == http.StatusUnauthorized && attempt == 0 {
 			apiclient.Discard(resp)
@@ -316,13 +316,13 @@ func (c *Client) fetchToken(ctx context.Context) (string, time.Time, error) {
 	body.Auth.Scope.Project = project
 	payload, err := json.Marshal(body)
 	if err != nil {
-		return "", time.Time{}, fmt.Errorf("selectel: %s %s: %w", op, c.name, err)
+		return "", time.Time{}, fmt.Errorf("%s %s on Selectel: %w", op, c.name, err)
 	}
 	// Asking for a token again is harmless: let the transport retry it.
 	req, err := http.NewRequestWithContext(retry.Idempotent(ctx), http.MethodPost, c.identityURL+"/auth/tokens",
 		bytes.NewReader(payload))
 	if err != nil {
-		return "", time.Time{}, fmt.Errorf("selectel: %s %s: %w", op, c.name, err)
+		return "", time.Time{}, fmt.Errorf("%s %s on Selectel: %w", op, c.name, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
@@ -330,24 +330,24 @@ func (c *Client) fetchToken(ctx context.Context) (string, time.Time, error) {
 	asked := c.now()
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return "", time.Time{}, fmt.Errorf("selectel: %s %s: %w", op, c.name, hide(err, c.creds.Password))
+		return "", time.Time{}, fmt.Errorf("%s %s on Selectel: %w", op, c.name, hide(err, c.creds.Password))
 	}
 	defer apiclient.Discard(resp)
 	if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
 		msg := hide(errors.New(bodyMessage(resp)), c.creds.Password).Error()
 		switch resp.StatusCode {
 		case http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound:
-			return "", time.Time{}, fmt.Errorf("selectel: %s %s: %w: the Selectel identity API refused the credentials "+
+			return "", time.Time{}, fmt.Errorf("%s %s on Selectel: %w: the Selectel identity API refused the credentials "+
 				"(HTTP %d%s); check %s, %s, %s and %s", op, c.name, registryapi.ErrUnauthorized, resp.StatusCode, prefixed(msg),
 				registry.CredentialName(registry.CredSelectelUsername), registry.CredentialName(registry.CredSelectelPassword),
 				registry.CredentialName(registry.CredSelectelAccount), projectFlags())
 		}
-		return "", time.Time{}, fmt.Errorf("selectel: %s %s: the Selectel identity API answered HTTP %d%s",
+		return "", time.Time{}, fmt.Errorf("%s %s on Selectel: the Selectel identity API answered HTTP %d%s",
 			op, c.name, resp.StatusCode, prefixed(msg))
 	}
 	token := resp.Header.Get("X-Subject-Token")
 	if token == "" {
-		return "", time.Time{}, fmt.Errorf("selectel: %s %s: the identity API answered without X-Subject-Token", op, c.name)
+		return "", time.Time{}, fmt.Errorf("%s %s on Selectel: the identity API answered without X-Subject-Token", op, c.name)
 	}
 	var answer struct {
 		Token struct {
@@ -387,7 +387,7 @@ func (c *Client) currentToken() string {
 // responseError describes an unexpected CRaaS API answer.
 func (c *Client) responseError(op string, write bool, resp *http.Response) error {
 	msg := prefixed(hide(errors.New(bodyMessage(resp)), c.creds.Password, c.currentToken()).Error())
-	prefix := fmt.Sprintf("selectel: %s %s: %s %s: HTTP %d", op, c.name, resp.Request.Method,
+	prefix := fmt.Sprintf("%s %s on Selectel: %s %s: HTTP %d", op, c.name, resp.Request.Method,
 		resp.Request.URL.Path, resp.StatusCode)
 	switch resp.StatusCode {
 	case http.StatusUnauthorized:

@@ -175,7 +175,7 @@ func New(repo registry.Repository, creds Credentials, opts ...Option) (*Client, 
 	name := repo.Name()
 	reg, rest, ok := strings.Cut(repo.Path, "/")
 	if !ok || reg == "" || rest == "" {
-		return nil, fmt.Errorf("selectel: %s: expected cr.selcloud.ru/<registry>/<repository>; images in the "+
+		return nil, fmt.Errorf("%s on Selectel: expected cr.selcloud.ru/<registry>/<repository>; images in the "+
 			"registry root cannot be cleaned through the Selectel API", name)
 	}
 	var missing []string
@@ -192,7 +192,7 @@ func New(repo registry.Repository, creds Credentials, opts ...Option) (*Client, 
 		missing = append(missing, registry.CredentialName(registry.CredSelectelVPC)+" or "+registry.CredentialName(registry.CredSelectelVPCID))
 	}
 	if len(missing) > 0 {
-		return nil, fmt.Errorf("selectel: %s: %s not set", name, strings.Join(missing, ", "))
+		return nil, fmt.Errorf("%s on Selectel: %s not set", name, strings.Join(missing, ", "))
 	}
 	c := &Client{
 		name: name, registry: reg, repository: rest, creds: creds,
@@ -201,7 +201,7 @@ func New(repo registry.Repository, creds Credentials, opts ...Option) (*Client, 
 	}
 	for _, opt := range opts {
 		if err := opt(c); err != nil {
-			return nil, fmt.Errorf("selectel: %s: %w", name, err)
+			return nil, fmt.Errorf("%s on Selectel: %w", name, err)
 		}
 	}
 	if c.hc == nil {
@@ -210,7 +210,7 @@ func New(repo registry.Repository, creds Credentials, opts ...Option) (*Client, 
 	if c.regAPI == nil {
 		rc, err := registryapi.New(name, authn.DefaultKeychain)
 		if err != nil {
-			return nil, fmt.Errorf("selectel: %w", err)
+			return nil, fmt.Errorf("the registry API of Selectel: %w", err)
 		}
 		c.regAPI = rc
 	}

@@ -121,13 +121,13 @@ func TestContract(t *testing.T) {
 func TestNew(t *testing.T) {
 	repo := selectelRepo(t, "myreg/app")
 	_, err := New(repo, Credentials{})
-	assert.Error(t, err, "selectel: cr.selcloud.ru/myreg/app: --repo-selectel-username (WERF_REPO_SELECTEL_USERNAME), "+
+	assert.Error(t, err, "cr.selcloud.ru/myreg/app on Selectel: --repo-selectel-username (WERF_REPO_SELECTEL_USERNAME), "+
 		"--repo-selectel-password (WERF_REPO_SELECTEL_PASSWORD), --repo-selectel-account (WERF_REPO_SELECTEL_ACCOUNT), "+
 		"--repo-selectel-vpc (WERF_REPO_SELECTEL_VPC) or --repo-selectel-vpc-id (WERF_REPO_SELECTEL_VPC_ID) not set")
 	creds := goodCreds()
 	creds.Password = ""
 	_, err = New(repo, creds)
-	assert.Error(t, err, "selectel: cr.selcloud.ru/myreg/app: --repo-selectel-password (WERF_REPO_SELECTEL_PASSWORD) not set")
+	assert.Error(t, err, "cr.selcloud.ru/myreg/app on Selectel: --repo-selectel-password (WERF_REPO_SELECTEL_PASSWORD) not set")
 
 	_, err = New(selectelRepo(t, "myreg"), goodCreds())
 	assert.ErrorContains(t, err, "expected cr.selcloud.ru/<registry>/<repository>")
@@ -135,7 +135,7 @@ func TestNew(t *testing.T) {
 	for _, opt := range []Option{WithBaseURL("cr.selcloud.ru"), WithIdentityURL("https://u:p@x/"), WithTransport(nil),
 		WithRegistryAPI(nil), WithRegistryAPI((*registryapi.Client)(nil))} {
 		_, err := New(repo, goodCreds(), opt)
-		assert.ErrorContains(t, err, "selectel: cr.selcloud.ru/myreg/app: ")
+		assert.ErrorContains(t, err, "cr.selcloud.ru/myreg/app on Selectel: ")
 	}
 	c, err := New(selectelRepo(t, "myreg/group/app"), goodCreds())
 	assert.NilError(t, err)
@@ -317,7 +317,7 @@ func TestTags(t *testing.T) {
 		}
 		c, sl := f.client(t, goodCreds())
 		_, err := c.Tags(ctx)
-		assert.ErrorContains(t, err, "selectel: listing tags of cr.selcloud.ru/myreg/team/app: GET /api/v1/registries/"+fRegID+"/repositories/team/app/tags: HTTP 502")
+		assert.ErrorContains(t, err, "listing tags of cr.selcloud.ru/myreg/team/app on Selectel: GET /api/v1/registries/"+fRegID+"/repositories/team/app/tags: HTTP 502")
 		assert.Check(t, is.Len(sl.list(), retry.DefaultMaxAttempts-1))
 	})
 }

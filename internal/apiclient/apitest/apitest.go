@@ -206,3 +206,16 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
 }
+
+// CheckQuery reports whether r carries only the query parameters allowed;
+// on another it calls unexpected with "query parameter <name>" and reports
+// false.
+func CheckQuery(r *http.Request, unexpected func(why string), allowed ...string) bool {
+	for k := range r.URL.Query() {
+		if !slices.Contains(allowed, k) {
+			unexpected("query parameter " + k)
+			return false
+		}
+	}
+	return true
+}
