@@ -40,7 +40,7 @@ image: build
 
 ## test: every test, unit and end-to-end, installing what they need first.
 test: build testdeps vet
-	DOCKER_WERF_BIN_DIR=$(BIN) go test -count=1 ./...
+	DOCKER_WERF_BIN_DIR=$(BIN) go test -count=1 -timeout 30m ./...
 
 ## vet: gofmt and go vet, the fast part of lint; make test runs it.
 vet:
@@ -51,7 +51,7 @@ unit:
 	go test -count=1 ./cli-plugin/... ./credhelper/... ./internal/...
 
 e2e: build testdeps
-	DOCKER_WERF_BIN_DIR=$(BIN) go test -count=1 ./e2e/...
+	DOCKER_WERF_BIN_DIR=$(BIN) go test -count=1 -timeout 30m ./e2e/...
 
 testdeps:
 	sh e2e/testdeps.sh
