@@ -277,6 +277,8 @@ func TestGitLabTemplateJobs(t *testing.T) {
 	out := run.output()
 	assert.Check(t, run.main.ExitCode == 0 && run.after.ExitCode == 0, "the cleanup job:\n%s", out)
 	assert.Check(t, is.Contains(run.main.Stdout(), "\n{"), "cleanup's report is JSON:\n%s", out)
+	assert.Check(t, is.Equal(strings.Count(out, "tags that Kubernetes runs are not protected"), 1),
+		"the template's comment promises one notice that clusters are not protected:\n%s", out)
 	assertTags(t, "alice", tokens["alice"], alice.vars["CI_REGISTRY_IMAGE"], alice.commit, "main")
 	m.assertUntouched(t)
 }

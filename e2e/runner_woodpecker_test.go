@@ -192,6 +192,8 @@ func TestWoodpeckerJobs(t *testing.T) {
 	assert.Check(t, res.ExitCode == 0, "the cron pipeline:\n%s", out)
 	assert.Check(t, !strings.Contains(out, "[build:"), "the build step ran on cron:\n%s", out)
 	assert.Check(t, is.Contains(out, "Warning: woodpecker: CI_COMMIT_SHA is not set"), "ci-env warns of the missing commit:\n%s", out)
+	assert.Check(t, is.Equal(strings.Count(out, "tags that Kubernetes runs are not protected"), 1),
+		"the example's comment promises one notice that clusters are not protected:\n%s", out)
 	assertTags(t, "alice", users["alice"], repo("alice"), commit, "main")
 	a.assertClean(t)
 }
