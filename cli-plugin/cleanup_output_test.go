@@ -32,7 +32,7 @@ func outputResults(dryRun bool) []cleanup.TagResult {
 		{Tag: "release-1", Digest: digestOf('c'), Keep: true, Reason: "git-branch", Detail: "branch release-1 exists (origin/release-1 at 5d6e7f8)", Outcome: cleanup.Kept},
 		del("dead", "git-branch-gone", `no branch or git tag has the slug "dead" (deleted branch)`, cleanup.Deleted, ""),
 		del("v0.9.0", "git-tag-gone", `no git tag or branch has the slug "v0.9.0" (deleted git tag)`, cleanup.Moved, ""),
-		del("old-1", "older-than", "created 30d ago, older than --older-than 7d", cleanup.Failed, "registryapi: untag old-1: HTTP 500\nbody"),
+		del("old-1", "older-than", "created 30d ago, older than --older-than 7d", cleanup.Failed, "untag old-1: HTTP 500\nbody"),
 	}
 }
 
