@@ -213,13 +213,13 @@ func WithRegistryHost(host string) Option {
 func New(repo registry.Repository, creds Credentials, opts ...Option) (*Client, error) {
 	name := repo.Name()
 	if repo.ECR == nil {
-		return nil, fmt.Errorf("ecr: %s is not an Amazon ECR private registry "+
+		return nil, fmt.Errorf("%s is not an Amazon ECR private registry "+
 			"(<account>.dkr.ecr.<region>.amazonaws.com/<repository>)", name)
 	}
 	o := options{pageSize: DefaultPageSize, maxAttempts: DefaultMaxAttempts, listingMaxAge: DefaultListingMaxAge}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
-			return nil, fmt.Errorf("ecr: %s: %w", name, err)
+			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 	}
 	info := *repo.ECR
@@ -252,7 +252,7 @@ func New(repo registry.Repository, creds Credentials, opts ...Option) (*Client, 
 	}
 	cfg, err := config.LoadDefaultConfig(context.Background(), loaders...)
 	if err != nil {
-		return nil, fmt.Errorf("ecr: %s: loading the AWS configuration: %w", name, err)
+		return nil, fmt.Errorf("%s: loading the AWS configuration: %w", name, err)
 	}
 	check := &credentialsCheck{inner: cfg.Credentials}
 	cfg.Credentials = check
@@ -320,7 +320,7 @@ func (c *Client) Repository() string { return c.name }
 // to ECR.
 func (c *Client) CheckCredentials(ctx context.Context) error {
 	if _, err := c.provider.Retrieve(ctx); err != nil {
-		return fmt.Errorf("ecr: %s: %w", c.name, err)
+		return fmt.Errorf("%s: %w", c.name, err)
 	}
 	return nil
 }

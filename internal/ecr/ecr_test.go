@@ -130,7 +130,7 @@ func TestNew(t *testing.T) {
 	for _, opt := range []Option{WithPageSize(0), WithPageSize(1001), WithBaseURL("api.example.com"),
 		WithMaxAttempts(0), WithTransport(nil), WithRegistryHost("a/b")} {
 		_, err := New(ecrRepo(t), Credentials{}, opt)
-		assert.ErrorContains(t, err, "ecr: "+fakeAccount)
+		assert.ErrorContains(t, err, fakeAccount)
 	}
 	c, err := New(ecrRepo(t), Credentials{})
 	assert.NilError(t, err)
@@ -229,7 +229,7 @@ func TestTagsPagination(t *testing.T) {
 		f.addImage("one", time.Now(), "a")
 		_, err := newFakeClient(t, f).Tags(context.Background())
 		assert.Check(t, errors.Is(err, apiclient.ErrEndlessPagination), "%v", err)
-		assert.ErrorContains(t, err, "ecr: listing tags of 123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/app: DescribeImages: pagination does not end")
+		assert.ErrorContains(t, err, "listing tags of 123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/app: DescribeImages: pagination does not end")
 	})
 	t.Run("a repository ECR does not know", func(t *testing.T) {
 		f := newFakeECR(t)
@@ -553,7 +553,7 @@ func TestErrors(t *testing.T) {
 		{name: "a bad signature", status: 403, code: "InvalidSignatureException", msg: "The request signature we calculated does not match",
 			want: []string{"AWS refused the credentials", "AWS_PROFILE"}, unauth: true},
 		{name: "a server error", status: 400, code: "ServerException", msg: "internal failure",
-			want: []string{"ecr: untagging a of " + fakeAccount, "ServerException: internal failure (HTTP 400)"}},
+			want: []string{"untagging a of " + fakeAccount, "ServerException: internal failure (HTTP 400)"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFakeECR(t)
@@ -578,7 +578,7 @@ func TestErrors(t *testing.T) {
 		assert.ErrorContains(t, err, "AWS_WEB_IDENTITY_TOKEN_FILE (IRSA)")
 		assert.Check(t, errors.Is(err, registryapi.ErrUnauthorized))
 		_, err = c.Tags(ctx)
-		assert.ErrorContains(t, err, "ecr: listing tags of "+fakeAccount)
+		assert.ErrorContains(t, err, "listing tags of "+fakeAccount)
 		assert.ErrorContains(t, err, "no usable AWS credentials")
 		assert.Check(t, is.Equal(f.count("DescribeImages"), 0))
 	})

@@ -42,7 +42,7 @@ var throttleCodes = map[string]bool{
 // apiError turns a failed call into an *Error. perm is the IAM action the
 // call needs.
 func (c *Client) apiError(op, perm string, err error) error {
-	prefix := fmt.Sprintf("ecr: %s %s: ", op, c.name)
+	prefix := fmt.Sprintf("%s %s: ", op, c.name)
 	var nc *errNoCredentials
 	if errors.As(err, &nc) {
 		return &Error{msg: prefix + nc.Error(), errs: []error{registryapi.ErrUnauthorized, err}}

@@ -106,16 +106,16 @@ func (c *Client) fetchRegistryToken(ctx context.Context) (*authToken, error) {
 		return nil, c.apiError(op, "ecr:GetAuthorizationToken", err)
 	}
 	if len(out.AuthorizationData) == 0 {
-		return nil, fmt.Errorf("ecr: %s %s: GetAuthorizationToken answered no authorization data", op, c.name)
+		return nil, fmt.Errorf("%s %s: GetAuthorizationToken answered no authorization data", op, c.name)
 	}
 	d := out.AuthorizationData[0]
 	raw, err := base64.StdEncoding.DecodeString(aws.ToString(d.AuthorizationToken))
 	if err != nil {
-		return nil, fmt.Errorf("ecr: %s %s: GetAuthorizationToken answered a token that is not base64", op, c.name)
+		return nil, fmt.Errorf("%s %s: GetAuthorizationToken answered a token that is not base64", op, c.name)
 	}
 	user, pass, ok := strings.Cut(string(raw), ":")
 	if !ok || user == "" || pass == "" {
-		return nil, fmt.Errorf("ecr: %s %s: GetAuthorizationToken answered a token that is not user:password", op, c.name)
+		return nil, fmt.Errorf("%s %s: GetAuthorizationToken answered a token that is not user:password", op, c.name)
 	}
 	life := 12 * time.Hour
 	if d.ExpiresAt != nil {

@@ -29,7 +29,7 @@ const firstPage = "(first page)"
 
 func checkDigest(d string) error {
 	if !registryapi.ValidSHA256(d) {
-		return fmt.Errorf("ecr: invalid digest %q", d)
+		return fmt.Errorf("invalid digest %q", d)
 	}
 	return nil
 }
@@ -37,7 +37,7 @@ func checkDigest(d string) error {
 // checkTag accepts what ECR accepts as an image tag (1 to 300 characters).
 func checkTag(tag string) error {
 	if tag == "" || len(tag) > 300 || strings.ContainsAny(tag, "/:@ \t\r\n") {
-		return fmt.Errorf("ecr: invalid tag %q", tag)
+		return fmt.Errorf("invalid tag %q", tag)
 	}
 	return nil
 }
@@ -84,7 +84,7 @@ func (c *Client) Tags(ctx context.Context) ([]string, error) {
 		return aws.ToString(out.NextToken), nil
 	})
 	if errors.Is(err, apiclient.ErrEndlessPagination) {
-		return nil, fmt.Errorf("ecr: %s %s: DescribeImages: %w", op, c.name, err)
+		return nil, fmt.Errorf("%s %s: DescribeImages: %w", op, c.name, err)
 	}
 	if err != nil {
 		return nil, err
@@ -141,7 +141,7 @@ func (c *Client) Resolve(ctx context.Context, tag string) (registryapi.Descripto
 		return registryapi.Descriptor{}, err
 	}
 	if !slices.Contains(img.tags, tag) {
-		return registryapi.Descriptor{}, fmt.Errorf("ecr: resolving tag %s of %s: DescribeImages answered image %s, "+
+		return registryapi.Descriptor{}, fmt.Errorf("resolving tag %s of %s: DescribeImages answered image %s, "+
 			"which does not carry the tag", tag, c.name, img.digest)
 	}
 	return img.descriptor(), nil
@@ -167,7 +167,7 @@ func (c *Client) describe(ctx context.Context, op string, id types.ImageIdentifi
 		return nil, c.apiError(op, "ecr:DescribeImages", err)
 	}
 	if len(out.ImageDetails) != 1 || aws.ToString(out.ImageDetails[0].ImageDigest) == "" {
-		return nil, fmt.Errorf("ecr: %s %s: DescribeImages answered %d images for one image id",
+		return nil, fmt.Errorf("%s %s: DescribeImages answered %d images for one image id",
 			op, c.name, len(out.ImageDetails))
 	}
 	img := fromDetail(&out.ImageDetails[0])
@@ -206,7 +206,7 @@ func (c *Client) Inspect(ctx context.Context, d registryapi.Descriptor) (registr
 	}
 	reader, err := c.imageReader()
 	if err != nil {
-		return registryapi.Image{}, fmt.Errorf("ecr: %s %s: %w", op, c.name, err)
+		return registryapi.Image{}, fmt.Errorf("%s %s: %w", op, c.name, err)
 	}
 	if reader == nil || (img.status != "" && img.status != string(types.ImageStatusActive)) {
 		return out, nil
@@ -217,7 +217,7 @@ func (c *Client) Inspect(ctx context.Context, d registryapi.Descriptor) (registr
 			err = fmt.Errorf("%w; reading manifests and image configs needs ecr:GetAuthorizationToken, "+
 				"ecr:BatchGetImage and ecr:GetDownloadUrlForLayer", err)
 		}
-		return registryapi.Image{}, fmt.Errorf("ecr: %s %s: reading the manifest: %w", op, c.name, err)
+		return registryapi.Image{}, fmt.Errorf("%s %s: reading the manifest: %w", op, c.name, err)
 	}
 	out.IsIndex = out.IsIndex || full.IsIndex
 	out.Children, out.Labels, out.Annotations, out.Revision = full.Children, full.Labels, full.Annotations, full.Revision
@@ -259,19 +259,19 @@ func (c *Client) Untag(ctx context.Context, tag, expect string) error {
 	}
 	switch f.FailureCode {
 	case types.ImageFailureCodeImageTagDoesNotMatchDigest:
-		return fmt.Errorf("ecr: %s %s: %w (%s)", op, c.name, registryapi.ErrTagMoved, failureText(f))
+		return fmt.Errorf("%s %s: %w (%s)", op, c.name, registryapi.ErrTagMoved, failureText(f))
 	case types.ImageFailureCodeImageNotFound:
 		// The tag is gone, or (should ECR answer so) it points elsewhere.
 		img, err := c.describe(ctx, op, types.ImageIdentifier{ImageTag: aws.String(tag)})
 		switch {
 		case errors.Is(err, registryapi.ErrNotFound):
-			return fmt.Errorf("ecr: %s %s: %w", op, c.name, registryapi.ErrNotFound)
+			return fmt.Errorf("%s %s: %w", op, c.name, registryapi.ErrNotFound)
 		case err != nil:
 			return err
 		case img.digest != expect:
-			return fmt.Errorf("ecr: %s %s: %w (now on %s)", op, c.name, registryapi.ErrTagMoved, img.digest)
+			return fmt.Errorf("%s %s: %w (now on %s)", op, c.name, registryapi.ErrTagMoved, img.digest)
 		}
-		return fmt.Errorf("ecr: %s %s: BatchDeleteImage answered ImageNotFound, but the tag is on %s", op, c.name, expect)
+		return fmt.Errorf("%s %s: BatchDeleteImage answered ImageNotFound, but the tag is on %s", op, c.name, expect)
 	}
 	return c.failureError(op, f)
 }
@@ -305,7 +305,7 @@ func (c *Client) batchDelete(ctx context.Context, op string, id types.ImageIdent
 	})
 	if err != nil {
 		if isCode(err, "RepositoryNotFoundException") {
-			return nil, fmt.Errorf("ecr: %s %s: %w (%v)", op, c.name, registryapi.ErrNotFound, apiMessage(err))
+			return nil, fmt.Errorf("%s %s: %w (%v)", op, c.name, registryapi.ErrNotFound, apiMessage(err))
 		}
 		return nil, c.apiError(op, "ecr:BatchDeleteImage", err)
 	}
@@ -313,7 +313,7 @@ func (c *Client) batchDelete(ctx context.Context, op string, id types.ImageIdent
 		return &out.Failures[0], nil
 	}
 	if len(out.ImageIds) == 0 {
-		return nil, fmt.Errorf("ecr: %s %s: BatchDeleteImage answered neither a deletion nor a failure", op, c.name)
+		return nil, fmt.Errorf("%s %s: BatchDeleteImage answered neither a deletion nor a failure", op, c.name)
 	}
 	return nil, nil
 }
@@ -322,11 +322,11 @@ func (c *Client) batchDelete(ctx context.Context, op string, id types.ImageIdent
 func (c *Client) failureError(op string, f *types.ImageFailure) error {
 	switch f.FailureCode {
 	case types.ImageFailureCodeImageNotFound:
-		return fmt.Errorf("ecr: %s %s: %w (%s)", op, c.name, registryapi.ErrNotFound, failureText(f))
+		return fmt.Errorf("%s %s: %w (%s)", op, c.name, registryapi.ErrNotFound, failureText(f))
 	case types.ImageFailureCodeImageReferencedByManifestList:
-		return fmt.Errorf("ecr: %s %s: %w: %s", op, c.name, ErrReferencedByManifestList, failureText(f))
+		return fmt.Errorf("%s %s: %w: %s", op, c.name, ErrReferencedByManifestList, failureText(f))
 	}
-	return fmt.Errorf("ecr: %s %s: BatchDeleteImage failed: %s", op, c.name, failureText(f))
+	return fmt.Errorf("%s %s: BatchDeleteImage failed: %s", op, c.name, failureText(f))
 }
 
 func failureText(f *types.ImageFailure) string {

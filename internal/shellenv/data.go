@@ -163,7 +163,7 @@ func jsonString(s string) []byte {
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(s); err != nil {
-		panic("shellenv: encoding a string as JSON: " + err.Error()) // cannot happen for a string
+		panic("encoding a string as JSON: " + err.Error()) // cannot happen for a string
 	}
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
 }

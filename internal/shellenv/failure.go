@@ -37,7 +37,7 @@ func RenderFailure(w io.Writer, f Format, comment string) error {
 		if _, err := newRenderer(f); err != nil {
 			return err
 		}
-		return fmt.Errorf("shellenv: a failure %w in %s format: it is data, not a script", ErrUnrepresentable, f)
+		return fmt.Errorf("a failure %w in %s format: it is data, not a script", ErrUnrepresentable, f)
 	}
 	_, err := w.Write(b.Bytes())
 	return err

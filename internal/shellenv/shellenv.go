@@ -111,7 +111,7 @@ func newRenderer(f Format) (renderer, error) {
 	case JSON:
 		return &jsonRenderer{}, nil
 	}
-	return nil, fmt.Errorf("shellenv: unknown output format %q: valid formats are %s", string(f), formatNames())
+	return nil, fmt.Errorf("unknown output format %q: valid formats are %s", string(f), formatNames())
 }
 
 // Render writes entries in format f (the zero Format is sh). It renders and
@@ -127,9 +127,9 @@ func Render(w io.Writer, f Format, entries []Entry) error {
 	for i, e := range entries {
 		if err := renderEntry(&b, r, f, e); err != nil {
 			if e.Name == "" {
-				return fmt.Errorf("shellenv: entry %d: %w", i, err)
+				return fmt.Errorf("entry %d: %w", i, err)
 			}
-			return fmt.Errorf("shellenv: variable %q: %w", e.Name, err)
+			return fmt.Errorf("variable %q: %w", e.Name, err)
 		}
 	}
 	r.finish(&b)
