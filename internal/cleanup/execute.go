@@ -124,6 +124,12 @@ func newDeleter(reg Registry, plan Plan, results *results, opts Options) *delete
 	return d
 }
 
+// requestContext is the context of one deletion: it finishes even when
+// ctx ends mid-way, within the per-request timeout.
+func (d *deleter) requestContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), d.opts.timeout())
+}
+
 func (d *deleter) done() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -146,8 +152,7 @@ func (d *deleter) run(ctx context.Context, actions []Action) error {
 		later []Action
 	)
 	err := forEach(ctx, len(actions), d.opts.Parallel, func(int) {}, func(_ context.Context, i int) error {
-		// Requests in flight finish even when ctx ends mid-way.
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.opts.timeout())
+		rctx, cancel := d.requestContext(ctx)
 		defer cancel()
 		if a := actions[i]; a.Kind == DeleteManifest {
 			instead := d.deleteWhole(rctx, a)
@@ -165,7 +170,7 @@ func (d *deleter) run(ctx context.Context, actions []Action) error {
 	}
 	if !grouping && len(later) > 0 {
 		err = forEach(ctx, len(later), d.opts.Parallel, func(int) {}, func(_ context.Context, i int) error {
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.opts.timeout())
+			rctx, cancel := d.requestContext(ctx)
 			defer cancel()
 			carryOut(rctx, d.reg, later[i], d.results)
 			return nil
